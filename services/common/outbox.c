@@ -1,0 +1,474 @@
+/*
+ * outbox.c: see outbox.h.
+ *
+ * The buffer is a jansson array of row objects, inserted with one
+ * jsonb_to_recordset() statement per batch: one parameter, any number of
+ * rows, no per-row round trip.  The relay is a small state machine on the
+ * loop: IDLE -> (select rows, produce all) -> WAITING for delivery reports
+ * -> (mark published) -> IDLE.
+ */
+#include "outbox.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "err.h"
+#include "kafka.h"
+#include "log.h"
+#include "uuid.h"
+
+struct brr_outbox {
+    char *schema;
+    char *source;
+    char *insert_sql;
+    json_t *rows;
+};
+
+brr_outbox_t *brr_outbox_new(const char *schema, const char *source)
+{
+    brr_outbox_t *ob = calloc(1, sizeof(*ob));
+    char sql[1024];
+    if (ob == NULL)
+        abort();
+    ob->schema = strdup(schema);
+    ob->source = strdup(source);
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO %s.outbox (event_id, aggregatetype, aggregateid, "
+             "type, topic, key, headers, payload) "
+             "SELECT event_id, aggregatetype, aggregateid, type, topic, key, "
+             "headers, decode(payload, 'base64') "
+             "FROM jsonb_to_recordset($1::jsonb) AS x(event_id uuid, "
+             "aggregatetype text, aggregateid text, type text, topic text, "
+             "key text, headers jsonb, payload text)",
+             schema);
+    ob->insert_sql = strdup(sql);
+    ob->rows = json_array();
+    return ob;
+}
+
+void brr_outbox_free(brr_outbox_t *ob)
+{
+    if (ob == NULL)
+        return;
+    json_decref(ob->rows);
+    free(ob->schema);
+    free(ob->source);
+    free(ob->insert_sql);
+    free(ob);
+}
+
+static char *b64(const void *data, size_t len)
+{
+    size_t cap = 4 * ((len + 2) / 3) + 1;
+    char *out = malloc(cap);
+    if (out == NULL)
+        abort();
+    EVP_EncodeBlock((unsigned char *)out, data, (int)len);
+    return out;
+}
+
+static void add_row(brr_outbox_t *ob, const char *event_id, const char *topic,
+                    const char *key, const char *aggregatetype,
+                    const char *aggregateid, const char *type,
+                    const void *payload, size_t len, json_t *headers)
+{
+    char *enc = b64(payload, len);
+    json_t *row = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s}",
+                            "event_id", event_id, "aggregatetype",
+                            aggregatetype, "aggregateid", aggregateid, "type",
+                            type, "topic", topic, "key", key, "headers",
+                            headers, "payload", enc);
+    free(enc);
+    if (row == NULL)
+        abort();
+    json_array_append_new(ob->rows, row);
+}
+
+void brr_outbox_add(brr_outbox_t *ob, const char *topic, const char *key,
+                    const char *aggregatetype, const char *aggregateid,
+                    const char *type, const ProtobufCMessage *msg,
+                    const char *traceparent, char *id_out)
+{
+    char id[BRR_UUID_STRLEN + 1];
+    char now[40];
+    char cetype[160];
+    size_t len = protobuf_c_message_get_packed_size(msg);
+    uint8_t *buf = malloc(len ? len : 1);
+    json_t *h;
+
+    if (buf == NULL)
+        abort();
+    protobuf_c_message_pack(msg, buf);
+    brr_uuid_v7_str(id);
+    brr_rfc3339_now(now, sizeof(now));
+    snprintf(cetype, sizeof(cetype), "nl.rijksoverheid.brr.%s", type);
+    h = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "ce_specversion",
+                  "1.0", "ce_id", id, "ce_source", ob->source, "ce_type",
+                  cetype, "ce_time", now, "ce_subject", aggregateid,
+                  "content-type", "application/protobuf");
+    if (traceparent != NULL && traceparent[0] != '\0')
+        json_object_set_new(h, "traceparent", json_string(traceparent));
+    add_row(ob, id, topic, key, aggregatetype, aggregateid, type, buf, len,
+            h);
+    free(buf);
+    if (id_out != NULL)
+        memcpy(id_out, id, sizeof(id));
+}
+
+void brr_outbox_add_raw(brr_outbox_t *ob, const char *topic, const char *key,
+                        const char *aggregatetype, const char *aggregateid,
+                        const char *type, const void *payload, size_t len,
+                        const char *headers_json)
+{
+    char id[BRR_UUID_STRLEN + 1];
+    json_t *h = json_loads(headers_json, 0, NULL);
+    if (h == NULL || !json_is_object(h)) {
+        json_decref(h);
+        h = json_object();
+    }
+    brr_uuid_v7_str(id);
+    add_row(ob, id, topic, key, aggregatetype, aggregateid, type, payload, len,
+            h);
+}
+
+size_t brr_outbox_count(const brr_outbox_t *ob)
+{
+    return json_array_size(ob->rows);
+}
+
+void brr_outbox_queue(brr_outbox_t *ob, brr_pg_pipe_t *pp)
+{
+    char *doc;
+    const char *params[1];
+    if (json_array_size(ob->rows) == 0)
+        return;
+    doc = json_dumps(ob->rows, JSON_COMPACT);
+    if (doc == NULL)
+        abort();
+    params[0] = doc;
+    brr_pg_pipe_add(pp, ob->insert_sql, 1, params, NULL, NULL);
+    free(doc);
+    json_array_clear(ob->rows);
+}
+
+void brr_outbox_clear(brr_outbox_t *ob)
+{
+    json_array_clear(ob->rows);
+}
+
+/* ---- relay -------------------------------------------------------------- */
+
+#define RELAY_BATCH 5000
+#define RELAY_TICK_MS 200
+
+typedef enum { RELAY_IDLE = 0, RELAY_WAITING, RELAY_STOPPED } relay_state_t;
+
+struct brr_relay {
+    uv_loop_t *loop;
+    uv_timer_t timer;
+    brr_pg_t *pg;
+    brr_kp_t *kp;
+    char *schema;
+    char *select_sql;
+    char *lock_sql;
+    char *purge_sql;
+    int locked;
+    relay_state_t state;
+    int retention_s;
+    /* the batch in flight */
+    long long *ids;
+    unsigned char *acked; /* 0 waiting, 1 ok, 2 failed */
+    size_t n, waiting;
+    int failures;
+    uint64_t last_purge_ms;
+    unsigned long long published;
+    int kicked;
+};
+
+static void relay_schedule(brr_relay_t *rl, uint64_t ms);
+
+static void relay_dr(void *arg, void *opaque, rd_kafka_resp_err_t err)
+{
+    brr_relay_t *rl = arg;
+    size_t i = (size_t)(uintptr_t)opaque - 1;
+    if (rl->state != RELAY_WAITING || i >= rl->n || rl->acked[i] != 0)
+        return;
+    rl->acked[i] = err == RD_KAFKA_RESP_ERR_NO_ERROR ? 1 : 2;
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+        brr_log_warn("outbox row not delivered, will republish", "schema",
+                     rl->schema, "err", rd_kafka_err2str(err), NULL);
+    if (--rl->waiting == 0)
+        relay_schedule(rl, 0);
+}
+
+static int relay_lock(brr_relay_t *rl)
+{
+    PGresult *res;
+    if (rl->locked && brr_pg_ok(rl->pg))
+        return 0;
+    rl->locked = 0;
+    if (brr_pg_ensure(rl->pg) != 0)
+        return BRR_EDBTRANSIENT;
+    if (brr_pg_query(rl->pg, rl->lock_sql, 0, NULL, &res) != 0)
+        return BRR_EDBTRANSIENT;
+    rl->locked = PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    if (!rl->locked)
+        return BRR_EBUSY;
+    brr_log_info("outbox relay holds the lock", "schema", rl->schema, NULL);
+    return 0;
+}
+
+static rd_kafka_headers_t *headers_from_json(const char *text)
+{
+    rd_kafka_headers_t *h = rd_kafka_headers_new(8);
+    json_t *obj = json_loads(text, 0, NULL);
+    const char *k;
+    json_t *v;
+    json_object_foreach(obj, k, v)
+    {
+        if (json_is_string(v))
+            rd_kafka_header_add(h, k, -1, json_string_value(v),
+                                (ssize_t)json_string_length(v));
+    }
+    json_decref(obj);
+    return h;
+}
+
+/* Marks the confirmed rows of the finished batch; 0 when all were ok. */
+static int relay_finish(brr_relay_t *rl)
+{
+    size_t cap = rl->n * 21 + 3, len = 0, ok = 0;
+    char *arr = malloc(cap);
+    const char *params[1];
+    char sql[256];
+    int rc = 0;
+
+    if (arr == NULL)
+        abort();
+    arr[len++] = '{';
+    for (size_t i = 0; i < rl->n; i++) {
+        if (rl->acked[i] != 1)
+            continue;
+        len += (size_t)snprintf(arr + len, cap - len, "%s%lld",
+                                ok ? "," : "", rl->ids[i]);
+        ok++;
+    }
+    arr[len++] = '}';
+    arr[len] = '\0';
+    if (ok > 0) {
+        snprintf(sql, sizeof(sql),
+                 "UPDATE %s.outbox SET published_at = now() "
+                 "WHERE id = ANY($1::bigint[])",
+                 rl->schema);
+        params[0] = arr;
+        rc = brr_pg_query(rl->pg, sql, 1, params, NULL);
+        if (rc == 0)
+            rl->published += ok;
+    }
+    free(arr);
+    if (rc == 0 && ok < rl->n)
+        rc = BRR_EKAFKATRANSIENT;
+    rl->n = 0;
+    rl->state = RELAY_IDLE;
+    return rc;
+}
+
+static void relay_purge(brr_relay_t *rl)
+{
+    uint64_t now = uv_now(rl->loop);
+    char secs[32];
+    const char *params[1] = {secs};
+    if (now - rl->last_purge_ms < 60000)
+        return;
+    rl->last_purge_ms = now;
+    snprintf(secs, sizeof(secs), "%d", rl->retention_s);
+    brr_pg_query(rl->pg, rl->purge_sql, 1, params, NULL);
+}
+
+/* One cycle: finish the batch in flight, or start a new one. */
+static void relay_cycle(brr_relay_t *rl)
+{
+    PGresult *res;
+    int n, rc;
+
+    if (rl->state == RELAY_STOPPED)
+        return;
+    if (rl->state == RELAY_WAITING) {
+        if (rl->waiting > 0) {
+            if (brr_kp_fatal(rl->kp))
+                brr_kp_recreate(rl->kp); /* fails the rest through DRs */
+            return;
+        }
+        if (relay_finish(rl) != 0) {
+            rl->failures++;
+            relay_schedule(rl, rl->failures > 5 ? 5000 : 200u * rl->failures);
+            return;
+        }
+        rl->failures = 0;
+    }
+    if (brr_kp_fatal(rl->kp))
+        brr_kp_recreate(rl->kp);
+    if ((rc = relay_lock(rl)) != 0) {
+        relay_schedule(rl, rc == BRR_EBUSY ? 1000 : 1000);
+        return;
+    }
+    relay_purge(rl);
+    rl->kicked = 0;
+    if (brr_pg_query(rl->pg, rl->select_sql, 0, NULL, &res) != 0) {
+        rl->locked = brr_pg_ok(rl->pg) ? rl->locked : 0;
+        relay_schedule(rl, 1000);
+        return;
+    }
+    n = PQntuples(res);
+    if (n == 0) {
+        PQclear(res);
+        relay_schedule(rl, rl->kicked ? 0 : RELAY_TICK_MS);
+        return;
+    }
+    rl->state = RELAY_WAITING;
+    rl->n = (size_t)n;
+    rl->waiting = (size_t)n;
+    memset(rl->acked, 0, (size_t)n);
+    for (int i = 0; i < n; i++) {
+        const char *topic = PQgetvalue(res, i, 1);
+        const char *key = PQgetvalue(res, i, 2);
+        size_t plen = 0;
+        unsigned char *payload =
+            PQunescapeBytea((unsigned char *)PQgetvalue(res, i, 4), &plen);
+        rd_kafka_headers_t *h = headers_from_json(PQgetvalue(res, i, 3));
+        rl->ids[i] = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+        rc = brr_kp_produce(rl->kp, topic, key, strlen(key), payload, plen, h,
+                            (void *)(uintptr_t)(i + 1));
+        PQfreemem(payload);
+        if (rc != 0) {
+            rd_kafka_headers_destroy(h);
+            /* Not produced: count it failed now; it is republished by the
+             * next cycle, after the ones before it are confirmed. */
+            for (int j = i; j < n; j++) {
+                rl->acked[j] = 2;
+                rl->waiting--;
+            }
+            break;
+        }
+    }
+    PQclear(res);
+    if (rl->waiting == 0)
+        relay_schedule(rl, 0);
+}
+
+static void relay_timer_cb(uv_timer_t *t)
+{
+    relay_cycle(t->data);
+}
+
+static void relay_schedule(brr_relay_t *rl, uint64_t ms)
+{
+    if (rl->state == RELAY_STOPPED)
+        return;
+    uv_timer_start(&rl->timer, relay_timer_cb, ms, 0);
+}
+
+int brr_relay_start(uv_loop_t *loop, const char *dsn, const char *schema,
+                    const char *brokers, const char *client_id,
+                    int retention_s, brr_relay_t **out)
+{
+    brr_relay_t *rl = calloc(1, sizeof(*rl));
+    char sql[512];
+    char app[96];
+    int rc;
+
+    if (rl == NULL)
+        abort();
+    rl->loop = loop;
+    rl->schema = strdup(schema);
+    rl->retention_s = retention_s;
+    rl->ids = calloc(RELAY_BATCH, sizeof(*rl->ids));
+    rl->acked = calloc(RELAY_BATCH, 1);
+    if (rl->ids == NULL || rl->acked == NULL)
+        abort();
+    snprintf(sql, sizeof(sql),
+             "SELECT id, topic, key, headers, payload FROM %s.outbox "
+             "WHERE published_at IS NULL ORDER BY id LIMIT %d",
+             schema, RELAY_BATCH);
+    rl->select_sql = strdup(sql);
+    snprintf(sql, sizeof(sql),
+             "SELECT pg_try_advisory_lock(hashtext('brr.relay.%s'))", schema);
+    rl->lock_sql = strdup(sql);
+    snprintf(sql, sizeof(sql),
+             "DELETE FROM %s.outbox WHERE published_at IS NOT NULL AND "
+             "published_at < now() - make_interval(secs => $1::int)",
+             schema);
+    rl->purge_sql = strdup(sql);
+    snprintf(app, sizeof(app), "%s-relay", client_id);
+    brr_pg_connect(dsn, app, &rl->pg); /* a failure is retried per cycle */
+    rc = brr_kp_new(loop, brokers, app, relay_dr, rl, &rl->kp);
+    if (rc != 0) {
+        brr_pg_close(rl->pg);
+        free(rl->select_sql);
+        free(rl->lock_sql);
+        free(rl->purge_sql);
+        free(rl->ids);
+        free(rl->acked);
+        free(rl->schema);
+        free(rl);
+        return rc;
+    }
+    uv_timer_init(loop, &rl->timer);
+    rl->timer.data = rl;
+    relay_schedule(rl, 0);
+    *out = rl;
+    return 0;
+}
+
+void brr_relay_kick(brr_relay_t *rl)
+{
+    rl->kicked = 1;
+    if (rl->state == RELAY_IDLE)
+        relay_schedule(rl, 0);
+}
+
+int brr_relay_ready(const brr_relay_t *rl)
+{
+    return rl->locked;
+}
+
+unsigned long long brr_relay_published(const brr_relay_t *rl)
+{
+    return rl->published;
+}
+
+static void relay_free_cb(uv_handle_t *h)
+{
+    brr_relay_t *rl = h->data;
+    free(rl);
+}
+
+void brr_relay_stop(brr_relay_t *rl, int timeout_ms)
+{
+    if (rl == NULL)
+        return;
+    /* Let delivery reports of the batch in flight arrive so it can be
+     * marked; whatever is not marked is republished after restart. */
+    if (rl->state == RELAY_WAITING) {
+        rd_kafka_flush(brr_kp_handle(rl->kp), timeout_ms);
+        brr_kp_poll(rl->kp);
+        if (rl->waiting == 0)
+            relay_finish(rl);
+    }
+    rl->state = RELAY_STOPPED;
+    uv_timer_stop(&rl->timer);
+    brr_kp_close(rl->kp, timeout_ms);
+    brr_pg_close(rl->pg); /* releases the advisory lock */
+    free(rl->select_sql);
+    free(rl->lock_sql);
+    free(rl->purge_sql);
+    free(rl->ids);
+    free(rl->acked);
+    free(rl->schema);
+    uv_close((uv_handle_t *)&rl->timer, relay_free_cb);
+}

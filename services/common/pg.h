@@ -1,0 +1,79 @@
+/*
+ * pg.h: PostgreSQL connections, transactions and pipelined batches.
+ *
+ * Synchronous libpq on the service's loop thread: a service does its
+ * database work per *batch* of messages or requests, so one round trip (or
+ * two) serves hundreds of events and the loop stalls only for that long.
+ * Failures are classified by SQLSTATE: connection loss, serialization
+ * failures, deadlocks, shutdowns and resource exhaustion are transient
+ * (BRR_EDBTRANSIENT: roll back and retry the batch later); everything else
+ * is BRR_EDB.  The server's message is logged once, here, without
+ * parameters (they may hold personal data).
+ */
+#ifndef BRR_PG_H
+#define BRR_PG_H
+
+#include <stddef.h>
+#include <libpq-fe.h>
+
+typedef struct brr_pg brr_pg_t;
+
+/* Connects with a libpq conninfo string.  On failure *out is still set (a
+ * broken connection that brr_pg_ensure() retries later) and the return is
+ * BRR_EDBTRANSIENT. */
+int brr_pg_connect(const char *dsn, const char *app_name, brr_pg_t **out);
+
+/* Closes the connection and frees pg (NULL is fine). */
+void brr_pg_close(brr_pg_t *pg);
+
+/* Reconnects when the connection is broken; 0 when usable. */
+int brr_pg_ensure(brr_pg_t *pg);
+
+/* Nonzero when the connection is currently usable. */
+int brr_pg_ok(brr_pg_t *pg);
+
+/* The libpq connection, for callers that need libpq directly. */
+PGconn *brr_pg_conn(brr_pg_t *pg);
+
+/* Runs one or more statements without parameters or results (BEGIN,
+ * COMMIT, DDL).  0, BRR_EDB or BRR_EDBTRANSIENT. */
+int brr_pg_exec(brr_pg_t *pg, const char *sql);
+
+/* Runs one statement with text parameters (NULL entries are SQL NULL).
+ * On success *res (if res is not NULL) receives the result, owned by the
+ * caller (PQclear); on failure nothing is returned through res. */
+int brr_pg_query(brr_pg_t *pg, const char *sql, int nparams,
+                 const char *const *params, PGresult **res);
+
+int brr_pg_begin(brr_pg_t *pg);
+int brr_pg_commit(brr_pg_t *pg);
+/* Rolls back if a transaction is open; never fails loudly. */
+void brr_pg_rollback(brr_pg_t *pg);
+
+/* Classifies a failed result (or a broken connection when res is NULL). */
+int brr_pg_classify(brr_pg_t *pg, const PGresult *res);
+
+/* SQLSTATE classification alone: 1 when transient. */
+int brr_pg_sqlstate_transient(const char *sqlstate);
+
+/*
+ * Pipelined batch: statements queued with brr_pg_pipe_add() are sent in
+ * pipeline mode and answered in one round trip by brr_pg_pipe_run().
+ * Parameters are copied, so the caller's buffers may go away.  An optional
+ * callback receives each statement's result (do not PQclear it).
+ */
+typedef void (*brr_pg_result_cb)(void *arg, const PGresult *res);
+typedef struct brr_pg_pipe brr_pg_pipe_t;
+
+brr_pg_pipe_t *brr_pg_pipe_new(void);
+void brr_pg_pipe_free(brr_pg_pipe_t *pp);
+/* Queues a statement; nparams text parameters (NULL for SQL NULL). */
+void brr_pg_pipe_add(brr_pg_pipe_t *pp, const char *sql, int nparams,
+                     const char *const *params, brr_pg_result_cb cb,
+                     void *arg);
+size_t brr_pg_pipe_count(const brr_pg_pipe_t *pp);
+/* Sends everything queued, then collects; the queue is emptied either way.
+ * Returns the first failure's classification, 0 when all succeeded. */
+int brr_pg_pipe_run(brr_pg_t *pg, brr_pg_pipe_t *pp);
+
+#endif

@@ -1,0 +1,325 @@
+/*
+ * app.c: the application request of POST /v1/applications.
+ *
+ * Strict: the body must be one JSON object with no duplicate keys, no
+ * unknown fields, every field of the right type and within bounds.  Every
+ * invalid field is reported, not just the first, so a web form can mark
+ * them all at once.  No I/O: the registry of organisations is asked through
+ * a callback.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "err.h"
+#include "intake.h"
+#include "validate.h"
+
+static void fail(intake_app_t *app, const char *field, const char *fmt,
+                 const char *arg)
+{
+    intake_error_t *e;
+    if (app->nerrors == INTAKE_MAX_ERRORS)
+        return;
+    e = &app->errors[app->nerrors++];
+    snprintf(e->field, sizeof(e->field), "%s", field);
+    snprintf(e->detail, sizeof(e->detail), fmt, arg ? arg : "");
+}
+
+static int printable(const char *s, size_t min, size_t max)
+{
+    size_t n = strlen(s);
+    if (n < min || n > max)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return 0;
+    return 1;
+}
+
+/* An integer field in [min, max]; absent is fine when !required. */
+static int get_cents(intake_app_t *app, json_t *obj, const char *key,
+                     const char *field, int required, int64_t min,
+                     int64_t max, int64_t *out)
+{
+    json_t *v = json_object_get(obj, key);
+    char f[64];
+    snprintf(f, sizeof(f), "%s", field);
+    if (v == NULL) {
+        if (required)
+            fail(app, f, "is required", NULL);
+        return 0;
+    }
+    if (!json_is_integer(v)) {
+        fail(app, f, "must be a whole number of cents", NULL);
+        return 0;
+    }
+    if (json_integer_value(v) < min || json_integer_value(v) > max) {
+        char range[64];
+        snprintf(range, sizeof(range), "%lld to %lld", (long long)min,
+                 (long long)max);
+        fail(app, f, "must be from %s", range);
+        return 0;
+    }
+    *out = json_integer_value(v);
+    return 1;
+}
+
+static const char *get_string(intake_app_t *app, json_t *obj,
+                              const char *key, const char *field,
+                              int required)
+{
+    json_t *v = json_object_get(obj, key);
+    if (v == NULL) {
+        if (required)
+            fail(app, field, "is required", NULL);
+        return NULL;
+    }
+    if (!json_is_string(v)) {
+        fail(app, field, "must be a string", NULL);
+        return NULL;
+    }
+    return json_string_value(v);
+}
+
+static void check_unknown(intake_app_t *app, json_t *obj,
+                          const char *const *allowed, const char *prefix)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(obj, k, v)
+    {
+        int ok = 0;
+        (void)v;
+        for (const char *const *a = allowed; *a; a++)
+            if (strcmp(*a, k) == 0)
+                ok = 1;
+        if (!ok) {
+            char f[64];
+            snprintf(f, sizeof(f), "%s%.40s", prefix, k);
+            fail(app, f, "is not a known field", NULL);
+        }
+    }
+}
+
+static const char *const top_fields[] = {
+    "bsn", "channel", "kind", "claims", "requested_instalment_cents",
+    "due_day", "reference_date", "household", "aow_age", "net_income_cents",
+    "partner_net_income_cents", "extra_housing_cents", "consent", NULL};
+static const char *const claim_fields[] = {
+    "organisation", "reference", "open_cents", "due_date", "under_objection",
+    NULL};
+
+static void parse_claims(intake_app_t *app, json_t *arr,
+                         intake_org_known_cb known, void *arg)
+{
+    size_t i;
+    json_t *c;
+    if (arr == NULL) {
+        fail(app, "claims", "is required", NULL);
+        return;
+    }
+    if (!json_is_array(arr) || json_array_size(arr) == 0 ||
+        json_array_size(arr) > INTAKE_MAX_CLAIMS) {
+        fail(app, "claims", "must be a list of 1 to 100 claims", NULL);
+        return;
+    }
+    json_array_foreach(arr, i, c)
+    {
+        intake_claim_t *cl = &app->claims[app->nclaims];
+        char prefix[32], f[64];
+        const char *s;
+        snprintf(prefix, sizeof(prefix), "claims[%zu].", i);
+        if (!json_is_object(c)) {
+            snprintf(f, sizeof(f), "claims[%zu]", i);
+            fail(app, f, "must be an object", NULL);
+            continue;
+        }
+        check_unknown(app, c, claim_fields, prefix);
+        memset(cl, 0, sizeof(*cl));
+        snprintf(f, sizeof(f), "%sorganisation", prefix);
+        if ((s = get_string(app, c, "organisation", f, 1)) != NULL) {
+            if (!brr_org_code_valid(s, strlen(s)) || !known(arg, s))
+                fail(app, f, "\"%.40s\" is not a participating organisation",
+                     s);
+            else
+                snprintf(cl->organisation, sizeof(cl->organisation), "%s",
+                         s);
+        }
+        snprintf(f, sizeof(f), "%sreference", prefix);
+        if ((s = get_string(app, c, "reference", f, 1)) != NULL) {
+            if (!printable(s, 1, 64))
+                fail(app, f, "must be 1 to 64 printable characters", NULL);
+            else
+                snprintf(cl->reference, sizeof(cl->reference), "%s", s);
+        }
+        snprintf(f, sizeof(f), "%sopen_cents", prefix);
+        get_cents(app, c, "open_cents", f, 1, 1, INTAKE_MAX_CLAIM_CENTS,
+                  &cl->open_cents);
+        snprintf(f, sizeof(f), "%sdue_date", prefix);
+        if ((s = get_string(app, c, "due_date", f, 0)) != NULL) {
+            if (!brr_date_valid(s, strlen(s), NULL, NULL, NULL))
+                fail(app, f, "must be a date YYYY-MM-DD", NULL);
+            else
+                snprintf(cl->due_date, sizeof(cl->due_date), "%s", s);
+        }
+        {
+            json_t *o = json_object_get(c, "under_objection");
+            snprintf(f, sizeof(f), "%sunder_objection", prefix);
+            if (o != NULL && !json_is_boolean(o))
+                fail(app, f, "must be true or false", NULL);
+            cl->under_objection = o != NULL && json_is_true(o);
+        }
+        for (size_t j = 0; j < app->nclaims; j++)
+            if (cl->organisation[0] &&
+                strcmp(app->claims[j].organisation, cl->organisation) == 0 &&
+                strcmp(app->claims[j].reference, cl->reference) == 0) {
+                snprintf(f, sizeof(f), "%sreference", prefix);
+                fail(app, f, "repeats an earlier claim", NULL);
+            }
+        app->nclaims++;
+    }
+}
+
+int intake_app_parse(const char *body, size_t len, const char *channel,
+                     const char *today, intake_org_known_cb known, void *arg,
+                     intake_app_t *app)
+{
+    json_error_t jerr;
+    json_t *root;
+    const char *s;
+
+    memset(app, 0, sizeof(*app));
+    root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (root == NULL || !json_is_object(root)) {
+        fail(app, "body",
+             root ? "must be a JSON object"
+                  : "is not valid JSON: %.100s",
+             jerr.text);
+        json_decref(root);
+        return BRR_EPARSE;
+    }
+    check_unknown(app, root, top_fields, "");
+
+    if ((s = get_string(app, root, "bsn", "bsn", 1)) != NULL &&
+        !brr_bsn_valid(s, strlen(s), app->bsn))
+        fail(app, "bsn", "is not a valid BSN (9 digits, elfproef)", NULL);
+    if ((s = get_string(app, root, "channel", "channel", 0)) != NULL &&
+        strcmp(s, channel) != 0)
+        fail(app, "channel", "does not match the client certificate", NULL);
+    if ((s = get_string(app, root, "kind", "kind", 1)) != NULL) {
+        if (strcmp(s, "maatwerk") == 0)
+            app->maatwerk = 1;
+        else if (strcmp(s, "standard") != 0)
+            fail(app, "kind", "must be \"standard\" or \"maatwerk\"", NULL);
+    }
+    parse_claims(app, json_object_get(root, "claims"), known, arg);
+    get_cents(app, root, "requested_instalment_cents",
+              "requested_instalment_cents", 0, 0, INTAKE_MAX_CLAIM_CENTS,
+              &app->requested_instalment_cents);
+    {
+        int64_t dd = 1;
+        get_cents(app, root, "due_day", "due_day", 0, 1, 28, &dd);
+        app->due_day = (int)dd;
+    }
+    snprintf(app->reference_date, sizeof(app->reference_date), "%s", today);
+    if ((s = get_string(app, root, "reference_date", "reference_date", 0)) !=
+        NULL) {
+        if (!brr_date_valid(s, strlen(s), NULL, NULL, NULL))
+            fail(app, "reference_date", "must be a date YYYY-MM-DD", NULL);
+        else
+            snprintf(app->reference_date, sizeof(app->reference_date), "%s",
+                     s);
+    }
+    if (app->maatwerk) {
+        static const char *const hh[] = {"single", "single_parent", "couple",
+                                         "couple_with_children", NULL};
+        int ok = 0, couple;
+        json_t *aow = json_object_get(root, "aow_age");
+        if ((s = get_string(app, root, "household", "household", 1)) !=
+            NULL) {
+            for (const char *const *h = hh; *h; h++)
+                ok |= strcmp(*h, s) == 0;
+            if (!ok)
+                fail(app, "household",
+                     "must be single, single_parent, couple or "
+                     "couple_with_children",
+                     NULL);
+            else
+                snprintf(app->household, sizeof(app->household), "%s", s);
+        }
+        if (aow != NULL && !json_is_boolean(aow))
+            fail(app, "aow_age", "must be true or false", NULL);
+        app->aow_age = aow != NULL && json_is_true(aow);
+        get_cents(app, root, "net_income_cents", "net_income_cents", 1, 0,
+                  INTAKE_MAX_INCOME_CENTS, &app->net_income_cents);
+        couple = strncmp(app->household, "couple", 6) == 0;
+        get_cents(app, root, "partner_net_income_cents",
+                  "partner_net_income_cents", 0, 0,
+                  couple ? INTAKE_MAX_INCOME_CENTS : 0,
+                  &app->partner_net_income_cents);
+        get_cents(app, root, "extra_housing_cents", "extra_housing_cents", 0,
+                  0, INTAKE_MAX_INCOME_CENTS, &app->extra_housing_cents);
+    } else {
+        static const char *const only[] = {
+            "household", "aow_age", "net_income_cents",
+            "partner_net_income_cents", "extra_housing_cents"};
+        for (size_t i = 0; i < sizeof(only) / sizeof(only[0]); i++)
+            if (json_object_get(root, only[i]) != NULL)
+                fail(app, only[i], "is only for kind \"maatwerk\"", NULL);
+    }
+    {
+        json_t *c = json_object_get(root, "consent");
+        if (c != NULL && !json_is_boolean(c))
+            fail(app, "consent", "must be true or false", NULL);
+        app->consent = c == NULL || json_is_true(c);
+        if (c != NULL && json_is_false(c))
+            fail(app, "consent", "is needed to process the application",
+                 NULL);
+    }
+    json_decref(root);
+    return app->nerrors ? BRR_EINVAL : 0;
+}
+
+json_t *intake_app_public_json(const intake_app_t *app)
+{
+    json_t *claims = json_array();
+    json_t *o;
+    for (size_t i = 0; i < app->nclaims; i++) {
+        const intake_claim_t *c = &app->claims[i];
+        json_t *cj = json_pack("{s:s, s:s, s:I, s:b}", "organisation",
+                               c->organisation, "reference", c->reference,
+                               "open_cents", (json_int_t)c->open_cents,
+                               "under_objection", c->under_objection);
+        if (c->due_date[0])
+            json_object_set_new(cj, "due_date", json_string(c->due_date));
+        json_array_append_new(claims, cj);
+    }
+    o = json_pack("{s:s, s:o, s:I, s:i, s:s}", "kind",
+                  app->maatwerk ? "maatwerk" : "standard", "claims", claims,
+                  "requested_instalment_cents",
+                  (json_int_t)app->requested_instalment_cents, "due_day",
+                  app->due_day, "reference_date", app->reference_date);
+    if (app->maatwerk)
+        json_object_set_new(o, "household", json_string(app->household));
+    return o;
+}
+
+char *intake_problem(int status, const char *title, const char *detail,
+                     const intake_error_t *errors, size_t nerrors)
+{
+    json_t *o = json_pack("{s:s, s:s, s:i, s:s}", "type", "about:blank",
+                          "title", title, "status", status, "detail", detail);
+    char *out;
+    if (nerrors > 0) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < nerrors; i++)
+            json_array_append_new(arr,
+                                  json_pack("{s:s, s:s}", "field",
+                                            errors[i].field, "detail",
+                                            errors[i].detail));
+        json_object_set_new(o, "errors", arr);
+    }
+    out = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return out;
+}

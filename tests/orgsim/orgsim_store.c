@@ -1,0 +1,241 @@
+/*
+ * orgsim_store.c: what each simulated organisation received, in
+ * PostgreSQL schema orgsim (created here if missing).
+ *
+ * Synchronous libpq on the loop thread, one prepared statement per
+ * delivery: a test fixture, not a throughput path.  The delivery statement
+ * does the whole verdict in one round trip: insert (or count a duplicate),
+ * and compare the sequence with the highest seen for (org, arrangement).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "log.h"
+#include "orgsim.h"
+
+struct orgsim_store {
+    char *dsn;
+    PGconn *conn;
+};
+
+static const char schema_sql[] =
+    "CREATE SCHEMA IF NOT EXISTS orgsim;"
+    "CREATE TABLE IF NOT EXISTS orgsim.received ("
+    "  org text NOT NULL,"
+    "  event_id uuid NOT NULL,"
+    "  arrangement_id text NOT NULL,"
+    "  type text NOT NULL,"
+    "  sequence bigint NOT NULL,"
+    "  received_at timestamptz NOT NULL DEFAULT now(),"
+    "  body jsonb NOT NULL,"
+    "  PRIMARY KEY (org, event_id));"
+    "CREATE INDEX IF NOT EXISTS received_org_arrangement_seq"
+    "  ON orgsim.received (org, arrangement_id, sequence);"
+    "CREATE TABLE IF NOT EXISTS orgsim.duplicates ("
+    "  org text NOT NULL,"
+    "  event_id uuid NOT NULL,"
+    "  n bigint NOT NULL,"
+    "  last_at timestamptz NOT NULL DEFAULT now(),"
+    "  PRIMARY KEY (org, event_id));"
+    "CREATE TABLE IF NOT EXISTS orgsim.order_violations ("
+    "  id bigserial PRIMARY KEY,"
+    "  org text NOT NULL,"
+    "  arrangement_id text NOT NULL,"
+    "  event_id uuid NOT NULL,"
+    "  sequence bigint NOT NULL,"
+    "  last_sequence bigint NOT NULL,"
+    "  detected_at timestamptz NOT NULL DEFAULT now());"
+    "CREATE TABLE IF NOT EXISTS orgsim.rejected ("
+    "  org text NOT NULL,"
+    "  reason text NOT NULL,"
+    "  n bigint NOT NULL,"
+    "  last_at timestamptz NOT NULL DEFAULT now(),"
+    "  PRIMARY KEY (org, reason));";
+
+/* $1 org, $2 event id, $3 arrangement, $4 type, $5 sequence, $6 body.
+ * All CTEs see the table as it was before the statement, so prev is the
+ * highest sequence before this delivery. */
+static const char event_sql[] =
+    "WITH prev AS ("
+    "  SELECT max(sequence) AS last FROM orgsim.received"
+    "  WHERE org = $1 AND arrangement_id = $3"
+    "), ins AS ("
+    "  INSERT INTO orgsim.received"
+    "    (org, event_id, arrangement_id, type, sequence, body)"
+    "  VALUES ($1, $2::uuid, $3, $4, $5::bigint, $6::jsonb)"
+    "  ON CONFLICT (org, event_id) DO NOTHING RETURNING 1"
+    "), dup AS ("
+    "  INSERT INTO orgsim.duplicates (org, event_id, n)"
+    "  SELECT $1, $2::uuid, 1 WHERE NOT EXISTS (SELECT 1 FROM ins)"
+    "  ON CONFLICT (org, event_id)"
+    "  DO UPDATE SET n = orgsim.duplicates.n + 1, last_at = now()"
+    "  RETURNING 1"
+    "), viol AS ("
+    "  INSERT INTO orgsim.order_violations"
+    "    (org, arrangement_id, event_id, sequence, last_sequence)"
+    "  SELECT $1, $3, $2::uuid, $5::bigint, prev.last FROM prev"
+    "  WHERE EXISTS (SELECT 1 FROM ins) AND prev.last > $5::bigint"
+    "  RETURNING 1"
+    ")"
+    "SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM viol),"
+    "       (SELECT count(*) FROM dup)";
+
+static const char reject_sql[] =
+    "INSERT INTO orgsim.rejected (org, reason, n) VALUES ($1, $2, 1)"
+    " ON CONFLICT (org, reason)"
+    " DO UPDATE SET n = orgsim.rejected.n + 1, last_at = now()";
+
+orgsim_store_t *orgsim_store_new(const char *dsn)
+{
+    orgsim_store_t *st = calloc(1, sizeof(*st));
+
+    if (st == NULL || (st->dsn = strdup(dsn)) == NULL)
+        abort();
+    return st;
+}
+
+void orgsim_store_free(orgsim_store_t *st)
+{
+    if (st == NULL)
+        return;
+    if (st->conn != NULL)
+        PQfinish(st->conn);
+    free(st->dsn);
+    free(st);
+}
+
+int orgsim_store_ok(orgsim_store_t *st)
+{
+    return st->conn != NULL && PQstatus(st->conn) == CONNECTION_OK;
+}
+
+static int result_ok(PGresult *res, const char *what)
+{
+    ExecStatusType s = PQresultStatus(res);
+
+    if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)
+        return 1;
+    /* The primary message only: DETAIL may quote the body. */
+    brr_log_error("orgsim statement failed", "stmt", what, "sqlstate",
+                  PQresultErrorField(res, PG_DIAG_SQLSTATE), "err",
+                  PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY), NULL);
+    return 0;
+}
+
+int orgsim_store_ensure(orgsim_store_t *st)
+{
+    PGresult *res;
+    int ok;
+
+    if (orgsim_store_ok(st))
+        return 0;
+    if (st->conn != NULL)
+        PQfinish(st->conn);
+    st->conn = PQconnectdb(st->dsn);
+    if (PQstatus(st->conn) != CONNECTION_OK) {
+        brr_log_warn("could not connect to postgres", "err",
+                     PQerrorMessage(st->conn), NULL);
+        goto fail;
+    }
+    /* Several simulators may start at once: serialise the DDL. */
+    res = PQexec(st->conn, "SELECT pg_advisory_lock(7421001);");
+    ok = result_ok(res, "lock");
+    PQclear(res);
+    if (!ok)
+        goto fail;
+    res = PQexec(st->conn, schema_sql);
+    ok = result_ok(res, "schema");
+    PQclear(res);
+    PQclear(PQexec(st->conn, "SELECT pg_advisory_unlock(7421001);"));
+    if (!ok)
+        goto fail;
+    res = PQprepare(st->conn, "event", event_sql, 6, NULL);
+    ok = result_ok(res, "prepare event");
+    PQclear(res);
+    if (!ok)
+        goto fail;
+    res = PQprepare(st->conn, "reject", reject_sql, 2, NULL);
+    ok = result_ok(res, "prepare reject");
+    PQclear(res);
+    if (!ok)
+        goto fail;
+    brr_log_info("connected to postgres", NULL);
+    return 0;
+fail:
+    PQfinish(st->conn);
+    st->conn = NULL;
+    return BRR_EDBTRANSIENT;
+}
+
+/* A failed statement on a dead connection is transient; anything else
+ * (constraint, type error) is not. */
+static int failure(orgsim_store_t *st)
+{
+    if (PQstatus(st->conn) != CONNECTION_OK) {
+        PQfinish(st->conn);
+        st->conn = NULL;
+        return BRR_EDBTRANSIENT;
+    }
+    return BRR_EDB;
+}
+
+int orgsim_store_event(orgsim_store_t *st, const char *org,
+                       const orgsim_event_t *ev, const char *body,
+                       size_t len, orgsim_store_result_t *out)
+{
+    char seq[24], *text;
+    const char *params[6];
+    PGresult *res;
+    int rc;
+
+    if ((rc = orgsim_store_ensure(st)) != 0)
+        return rc;
+    /* jsonb wants a NUL-terminated text parameter. */
+    text = malloc(len + 1);
+    if (text == NULL)
+        abort();
+    memcpy(text, body, len);
+    text[len] = '\0';
+    snprintf(seq, sizeof(seq), "%" PRId64, ev->sequence);
+    params[0] = org;
+    params[1] = ev->id;
+    params[2] = ev->subject;
+    params[3] = ev->type;
+    params[4] = seq;
+    params[5] = text;
+    res = PQexecPrepared(st->conn, "event", 6, params, NULL, NULL, 0);
+    free(text);
+    if (!result_ok(res, "event")) {
+        PQclear(res);
+        return failure(st);
+    }
+    if (strcmp(PQgetvalue(res, 0, 0), "1") != 0)
+        *out = ORGSIM_DUPLICATE;
+    else if (strcmp(PQgetvalue(res, 0, 1), "1") == 0)
+        *out = ORGSIM_OUT_OF_ORDER;
+    else
+        *out = ORGSIM_STORED;
+    PQclear(res);
+    return 0;
+}
+
+int orgsim_store_rejection(orgsim_store_t *st, const char *org,
+                           const char *reason)
+{
+    const char *params[2] = {org, reason};
+    PGresult *res;
+    int rc;
+
+    if ((rc = orgsim_store_ensure(st)) != 0)
+        return rc;
+    res = PQexecPrepared(st->conn, "reject", 2, params, NULL, NULL, 0);
+    if (!result_ok(res, "reject")) {
+        PQclear(res);
+        return failure(st);
+    }
+    PQclear(res);
+    return 0;
+}
