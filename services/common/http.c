@@ -129,8 +129,8 @@ static void log_ssl_error(const brr_http_server_t *srv, const char *msg,
     if (e != 0)
         ERR_error_string_n(e, reason, sizeof(reason));
     ERR_clear_error();
-    brr_log_error(msg, "server", srv->name, "file", file ? file : "",
-                  "err", reason, NULL);
+    brr_log_error(msg, "server", srv->name, "file", file ? file : "", "err",
+                  reason, NULL);
 }
 
 static int tls_init(brr_http_server_t *srv, const brr_http_tls_t *tls)
@@ -158,19 +158,18 @@ static int tls_init(brr_http_server_t *srv, const brr_http_tls_t *tls)
         log_ssl_error(srv, "could not load certificate", tls->cert_file);
         goto fail;
     }
-    if (SSL_CTX_use_PrivateKey_file(ssl_ctx, tls->key_file,
-                                    SSL_FILETYPE_PEM) != 1 ||
+    if (SSL_CTX_use_PrivateKey_file(ssl_ctx, tls->key_file, SSL_FILETYPE_PEM) !=
+            1 ||
         SSL_CTX_check_private_key(ssl_ctx) != 1) {
         log_ssl_error(srv, "could not load private key", tls->key_file);
         goto fail;
     }
     if (tls->client_ca_file != NULL) {
-        STACK_OF(X509_NAME) *names;
+        STACK_OF(X509_NAME) * names;
 
-        if (SSL_CTX_load_verify_locations(ssl_ctx, tls->client_ca_file,
-                                          NULL) != 1) {
-            log_ssl_error(srv, "could not load client ca",
-                          tls->client_ca_file);
+        if (SSL_CTX_load_verify_locations(ssl_ctx, tls->client_ca_file, NULL) !=
+            1) {
+            log_ssl_error(srv, "could not load client ca", tls->client_ca_file);
             goto fail;
         }
         names = SSL_load_client_CA_file(tls->client_ca_file);
@@ -180,9 +179,8 @@ static int tls_init(brr_http_server_t *srv, const brr_http_tls_t *tls)
             goto fail;
         }
         SSL_CTX_set_client_CA_list(ssl_ctx, names); /* owned by ssl_ctx */
-        SSL_CTX_set_verify(ssl_ctx,
-                           SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
-                           NULL);
+        SSL_CTX_set_verify(
+            ssl_ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
     }
     h2o_ssl_register_alpn_protocols(ssl_ctx, h2o_alpn_protocols);
     srv->ssl_ctx = ssl_ctx;
@@ -198,29 +196,52 @@ fail:
 static const char *reason_phrase(int status)
 {
     switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 301: return "Moved Permanently";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 406: return "Not Acceptable";
-    case 409: return "Conflict";
-    case 410: return "Gone";
-    case 413: return "Payload Too Large";
-    case 415: return "Unsupported Media Type";
-    case 422: return "Unprocessable Content";
-    case 428: return "Precondition Required";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 301:
+        return "Moved Permanently";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 406:
+        return "Not Acceptable";
+    case 409:
+        return "Conflict";
+    case 410:
+        return "Gone";
+    case 413:
+        return "Payload Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 422:
+        return "Unprocessable Content";
+    case 428:
+        return "Precondition Required";
+    case 429:
+        return "Too Many Requests";
+    case 500:
+        return "Internal Server Error";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
     }
     return status < 400 ? "OK" : "Error";
 }
@@ -258,8 +279,8 @@ void brr_http_add_header(h2o_req_t *req, const char *name, const char *value)
     for (i = 0; i < n.len; i++)
         if (n.base[i] >= 'A' && n.base[i] <= 'Z')
             n.base[i] += 32;
-    h2o_add_header_by_str(&req->pool, &req->res.headers, n.base, n.len, 1,
-                          NULL, v.base, v.len);
+    h2o_add_header_by_str(&req->pool, &req->res.headers, n.base, n.len, 1, NULL,
+                          v.base, v.len);
 }
 
 int brr_http_header(h2o_req_t *req, const char *name, const char **value,
@@ -400,8 +421,7 @@ static const brr_http_route_t *route_find(const brr_http_server_t *srv,
     return best;
 }
 
-static const char not_found_json[] =
-    "{\"title\":\"not found\",\"status\":404}";
+static const char not_found_json[] = "{\"title\":\"not found\",\"status\":404}";
 static const char not_allowed_json[] =
     "{\"title\":\"method not allowed\",\"status\":405}";
 static const char internal_json[] =
@@ -415,14 +435,16 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     int method_ok;
 
     inf = h2o_mem_alloc_shared(&req->pool, sizeof(*inf), inflight_on_dispose);
+    memset(inf, 0, sizeof(*inf)); /* pool memory is not zeroed: the link
+                                     must start unlinked */
     inf->req = req;
     h2o_linklist_insert(&srv->inflight, &inf->link);
 
     route = route_find(srv, req, &method_ok);
     if (route == NULL) {
         if (method_ok)
-            brr_http_send(req, 404, "application/problem+json",
-                          not_found_json, sizeof(not_found_json) - 1);
+            brr_http_send(req, 404, "application/problem+json", not_found_json,
+                          sizeof(not_found_json) - 1);
         else
             brr_http_send(req, 405, "application/problem+json",
                           not_allowed_json, sizeof(not_allowed_json) - 1);
@@ -443,8 +465,8 @@ int brr_http_server_init(uv_loop_t *loop, const brr_http_conf_t *conf,
     brr_http_h2o_handler_t *handler;
     int rc;
 
-    if (loop == NULL || conf == NULL || conf->host == NULL ||
-        conf->port < 0 || conf->port > 65535)
+    if (loop == NULL || conf == NULL || conf->host == NULL || conf->port < 0 ||
+        conf->port > 65535)
         return BRR_EINVAL;
     /* A peer that closes early makes our next write raise SIGPIPE, which
      * would kill the process; libuv and h2o leave that to the program. */
@@ -528,8 +550,7 @@ static void on_accept(uv_stream_t *listener, int status)
     uv_tcp_nodelay(&conn->tcp, 1);
     h2o_linklist_insert(&srv->conns, &conn->link);
     srv->nconns++;
-    conn->sock = h2o_uv_socket_create((uv_stream_t *)&conn->tcp,
-                                      on_conn_close);
+    conn->sock = h2o_uv_socket_create((uv_stream_t *)&conn->tcp, on_conn_close);
     h2o_accept(&srv->accept_ctx, conn->sock);
 }
 
@@ -571,8 +592,7 @@ int brr_http_server_start(brr_http_server_t *srv)
     srv->listener.data = srv;
     srv->listener_state = LISTENER_OPEN;
     if ((rc = uv_tcp_bind(&srv->listener, (struct sockaddr *)&ss, 0)) != 0 ||
-        (rc = uv_listen((uv_stream_t *)&srv->listener, 511, on_accept)) !=
-            0) {
+        (rc = uv_listen((uv_stream_t *)&srv->listener, 511, on_accept)) != 0) {
         snprintf(port, sizeof(port), "%d", srv->port);
         brr_log_error("could not listen", "server", srv->name, "host",
                       srv->host, "port", port, "err", uv_strerror(rc), NULL);
@@ -580,8 +600,8 @@ int brr_http_server_start(brr_http_server_t *srv)
         uv_close((uv_handle_t *)&srv->listener, on_listener_close);
         return BRR_EIO;
     }
-    if (uv_tcp_getsockname(&srv->listener, (struct sockaddr *)&ss,
-                           &namelen) == 0)
+    if (uv_tcp_getsockname(&srv->listener, (struct sockaddr *)&ss, &namelen) ==
+        0)
         srv->port = ntohs(ss.ss_family == AF_INET6
                               ? ((struct sockaddr_in6 *)&ss)->sin6_port
                               : ((struct sockaddr_in *)&ss)->sin_port);
@@ -605,8 +625,7 @@ static int req_is_inflight(brr_http_server_t *srv, h2o_req_t *req)
 {
     h2o_linklist_t *node;
 
-    for (node = srv->inflight.next; node != &srv->inflight;
-         node = node->next) {
+    for (node = srv->inflight.next; node != &srv->inflight; node = node->next) {
         brr_http_inflight_t *inf =
             H2O_STRUCT_FROM_MEMBER(brr_http_inflight_t, link, node);
         if (inf->req == req)
@@ -642,8 +661,8 @@ static int close_if_idle_http1(h2o_req_t *req, void *cbdata)
     return 0;
 }
 
-void brr_http_server_stop(brr_http_server_t *srv,
-                          void (*on_stopped)(void *arg), void *arg)
+void brr_http_server_stop(brr_http_server_t *srv, void (*on_stopped)(void *arg),
+                          void *arg)
 {
     if (srv->stopping)
         return;
@@ -736,8 +755,8 @@ brr_http_deferred_t *brr_http_defer(h2o_req_t *req, void (*on_cancel)(void *),
     d->req = req;
     d->on_cancel = on_cancel;
     d->arg = arg;
-    d->slot = h2o_mem_alloc_shared(&req->pool, sizeof(*d->slot),
-                                   deferred_on_dispose);
+    d->slot =
+        h2o_mem_alloc_shared(&req->pool, sizeof(*d->slot), deferred_on_dispose);
     d->slot->d = d;
     return d;
 }

@@ -83,8 +83,8 @@ int brr_http_server_port(const brr_http_server_t *srv);
  * deferred) requests finish, then releases every handle and frees srv.
  * on_stopped (may be NULL) runs after that, from the loop; srv is invalid
  * from then on.  Call once. */
-void brr_http_server_stop(brr_http_server_t *srv,
-                          void (*on_stopped)(void *arg), void *arg);
+void brr_http_server_stop(brr_http_server_t *srv, void (*on_stopped)(void *arg),
+                          void *arg);
 
 /* Number of open connections (tests and metrics). */
 size_t brr_http_server_connections(const brr_http_server_t *srv);
@@ -106,8 +106,7 @@ int brr_http_header(h2o_req_t *req, const char *name, const char **value,
 /* The request body (h2o enforced the server's max_body already).  *body
  * may be NULL with *len 0 when there is none.  Returns 0, or BRR_ERANGE
  * when the body is longer than max (the caller answers 413). */
-int brr_http_body(h2o_req_t *req, size_t max, const char **body,
-                  size_t *len);
+int brr_http_body(h2o_req_t *req, size_t max, const char **body, size_t *len);
 
 /* Nonzero when req->method equals method. */
 int brr_http_method_is(h2o_req_t *req, const char *method);

@@ -35,8 +35,8 @@ typedef struct family {
 struct brr_metric {
     family_t *fam;
     char *label_values[MAX_LABELS];
-    char *labels; /* rendered, without braces; "" when none */
-    double value; /* counter, gauge */
+    char *labels;      /* rendered, without braces; "" when none */
+    double value;      /* counter, gauge */
     uint64_t *buckets; /* histogram: nbounds + 1 (the last is +Inf) */
     double sum;
     uint64_t count;

@@ -77,13 +77,13 @@ typedef struct orgsim {
     uv_signal_t sigterm, sigint;
 } orgsim_t;
 
-static char *listen_addr, *admin_addr, *cert_file, *key_file, *ca_file,
-    *secret, *pg_dsn, *log_level;
+static char *listen_addr, *admin_addr, *cert_file, *key_file, *ca_file, *secret,
+    *pg_dsn, *log_level;
 static int64_t max_body;
 
 static const brr_config_entry_t config_table[] = {
-    {"BRR_ORGSIM_LISTEN", BRR_CONF_STRING, &listen_addr, "127.0.0.1:9443", 0,
-     0, 0, "host:port of the organisations' HTTPS endpoint"},
+    {"BRR_ORGSIM_LISTEN", BRR_CONF_STRING, &listen_addr, "127.0.0.1:9443", 0, 0,
+     0, "host:port of the organisations' HTTPS endpoint"},
     {"BRR_ORGSIM_ADMIN", BRR_CONF_STRING, &admin_addr, "127.0.0.1:9444", 0, 0,
      0, "host:port of the fault-injection and health endpoint"},
     {"BRR_ORGSIM_CERT", BRR_CONF_STRING, &cert_file, NULL, 0, 0, 0,
@@ -109,8 +109,8 @@ static void count(const char *org, const char *result)
 {
     brr_counter_inc(brr_metrics_counter(
         "orgsim_deliveries_total",
-        "Deliveries received by the organisation simulator, by verdict.",
-        "org", org, "result", result, NULL));
+        "Deliveries received by the organisation simulator, by verdict.", "org",
+        org, "result", result, NULL));
 }
 
 static void problem(h2o_req_t *req, int status, const char *title)
@@ -118,8 +118,7 @@ static void problem(h2o_req_t *req, int status, const char *title)
     json_t *p = json_pack("{s:s, s:i}", "title", title, "status", status);
     char *text = json_dumps(p, JSON_COMPACT);
 
-    brr_http_send(req, status, "application/problem+json", text,
-                  strlen(text));
+    brr_http_send(req, status, "application/problem+json", text, strlen(text));
     free(text);
     json_decref(p);
 }
@@ -242,8 +241,7 @@ static void answer(orgsim_t *os, h2o_req_t *req, int delay_ms, int status,
     dl->status = status;
     snprintf(dl->body, sizeof(dl->body), "%s", body);
     if (retry_after >= 0)
-        snprintf(dl->retry_after, sizeof(dl->retry_after), "%d",
-                 retry_after);
+        snprintf(dl->retry_after, sizeof(dl->retry_after), "%d", retry_after);
     uv_timer_init(os->loop, &dl->timer);
     dl->timer.data = dl;
     dl->next = os->delays;
@@ -308,9 +306,8 @@ static int h_events(h2o_req_t *req, void *data)
         count(org, "fault");
         snprintf(fbody, sizeof(fbody), "{\"fault\":%d}", fault.status);
         answer(os, req, delay_ms, fault.status, fbody,
-               (fault.status == 429 || fault.status == 503)
-                   ? fault.retry_after
-                   : -1);
+               (fault.status == 429 || fault.status == 503) ? fault.retry_after
+                                                            : -1);
         return 0;
     }
     if (!content_type_ok(req)) {
@@ -349,8 +346,8 @@ static int h_events(h2o_req_t *req, void *data)
     }
     if (orgsim_has_bsn(body, len)) {
         /* Never log the body: it holds the BSN. */
-        brr_log_error("a bsn reached an organisation", "org", org, "eid",
-                      ev.id, NULL);
+        brr_log_error("a bsn reached an organisation", "org", org, "eid", ev.id,
+                      NULL);
         reject(os, req, org, 422, "bsn", "event contains a bsn");
         return 0;
     }
@@ -554,8 +551,7 @@ int main(int argc, char **argv)
     os.loop = loop;
     os.st = orgsim_store_new(pg_dsn);
     if (orgsim_store_ensure(os.st) != 0)
-        brr_log_warn("postgres not reachable yet; retrying per request",
-                     NULL);
+        brr_log_warn("postgres not reachable yet; retrying per request", NULL);
 
     tls.cert_file = cert_file;
     tls.key_file = key_file;
@@ -573,8 +569,8 @@ int main(int argc, char **argv)
     if (brr_admin_start(loop, ahost, aport, &os.adm) != 0)
         return 1;
     brr_admin_add_ready_check(os.adm, "postgres", ready_pg, &os);
-    brr_http_server_route(brr_admin_server(os.adm), NULL, "/faults/",
-                          h_faults, &os);
+    brr_http_server_route(brr_admin_server(os.adm), NULL, "/faults/", h_faults,
+                          &os);
 
     uv_signal_init(loop, &os.sigterm);
     uv_signal_init(loop, &os.sigint);

@@ -38,21 +38,20 @@ int orgsim_secret_decode(const char *secret, unsigned char **key,
  * separated by spaces; any one matching is enough) over
  * "<id>.<timestamp>.<body>" with HMAC-SHA256 under key.  0 or
  * BRR_EREFUSED. */
-int orgsim_signature_ok(const unsigned char *key, size_t keylen,
-                        const char *id, size_t idlen, const char *ts,
-                        size_t tslen, const char *body, size_t bodylen,
-                        const char *sig, size_t siglen);
+int orgsim_signature_ok(const unsigned char *key, size_t keylen, const char *id,
+                        size_t idlen, const char *ts, size_t tslen,
+                        const char *body, size_t bodylen, const char *sig,
+                        size_t siglen);
 
 /* Writes the "v1,<base64>" signature (for tests and tools); out needs 48
  * bytes.  Returns the length. */
 size_t orgsim_signature_make(const unsigned char *key, size_t keylen,
-                             const char *id, const char *ts,
-                             const char *body, size_t bodylen, char *out);
+                             const char *id, const char *ts, const char *body,
+                             size_t bodylen, char *out);
 
 /* Nonzero when ts (decimal seconds since the epoch) is within window
  * seconds of now, either way. */
-int orgsim_timestamp_ok(const char *ts, size_t len, time_t now,
-                        long window);
+int orgsim_timestamp_ok(const char *ts, size_t len, time_t now, long window);
 
 /* The parts of a CloudEvent the simulator records; strings point into
  * the caller-provided storage and live as long as it. */
@@ -76,9 +75,9 @@ int orgsim_event_parse(const char *body, size_t len, orgsim_event_t *ev,
 typedef struct orgsim_store orgsim_store_t;
 
 typedef enum {
-    ORGSIM_STORED = 0,    /* first delivery, in order */
-    ORGSIM_OUT_OF_ORDER,  /* first delivery, sequence below the last seen */
-    ORGSIM_DUPLICATE,     /* seen before: counted, no effect */
+    ORGSIM_STORED = 0,   /* first delivery, in order */
+    ORGSIM_OUT_OF_ORDER, /* first delivery, sequence below the last seen */
+    ORGSIM_DUPLICATE,    /* seen before: counted, no effect */
 } orgsim_store_result_t;
 
 /* Creates the store (connects lazily). */
@@ -94,8 +93,8 @@ int orgsim_store_ok(orgsim_store_t *st);
 
 /* Records one delivery.  0 with *res set, or BRR_EDBTRANSIENT/BRR_EDB. */
 int orgsim_store_event(orgsim_store_t *st, const char *org,
-                       const orgsim_event_t *ev, const char *body,
-                       size_t len, orgsim_store_result_t *res);
+                       const orgsim_event_t *ev, const char *body, size_t len,
+                       orgsim_store_result_t *res);
 
 /* Counts a rejected delivery under reason. */
 int orgsim_store_rejection(orgsim_store_t *st, const char *org,

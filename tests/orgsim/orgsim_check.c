@@ -91,8 +91,8 @@ int orgsim_secret_decode(const char *secret, unsigned char **key,
 }
 
 static size_t sign(const unsigned char *key, size_t keylen, const char *id,
-                   size_t idlen, const char *ts, size_t tslen,
-                   const char *body, size_t bodylen, char *out)
+                   size_t idlen, const char *ts, size_t tslen, const char *body,
+                   size_t bodylen, char *out)
 {
     unsigned char mac[EVP_MAX_MD_SIZE];
     size_t maclen = 0;
@@ -117,22 +117,22 @@ static size_t sign(const unsigned char *key, size_t keylen, const char *id,
 }
 
 size_t orgsim_signature_make(const unsigned char *key, size_t keylen,
-                             const char *id, const char *ts,
-                             const char *body, size_t bodylen, char *out)
+                             const char *id, const char *ts, const char *body,
+                             size_t bodylen, char *out)
 {
     memcpy(out, "v1,", 3);
-    return 3 + sign(key, keylen, id, strlen(id), ts, strlen(ts), body,
-                    bodylen, out + 3);
+    return 3 + sign(key, keylen, id, strlen(id), ts, strlen(ts), body, bodylen,
+                    out + 3);
 }
 
-int orgsim_signature_ok(const unsigned char *key, size_t keylen,
-                        const char *id, size_t idlen, const char *ts,
-                        size_t tslen, const char *body, size_t bodylen,
-                        const char *sig, size_t siglen)
+int orgsim_signature_ok(const unsigned char *key, size_t keylen, const char *id,
+                        size_t idlen, const char *ts, size_t tslen,
+                        const char *body, size_t bodylen, const char *sig,
+                        size_t siglen)
 {
     char want[48];
-    size_t wantlen = sign(key, keylen, id, idlen, ts, tslen, body, bodylen,
-                          want);
+    size_t wantlen =
+        sign(key, keylen, id, idlen, ts, tslen, body, bodylen, want);
     size_t i = 0, start, n;
     int ok = 0;
 
@@ -172,10 +172,12 @@ static int copy_str(json_t *obj, const char *key, char *out, size_t cap,
     json_t *v = json_object_get(obj, key);
     size_t n;
 
-    if (!json_is_string(v) || (n = json_string_length(v)) == 0 ||
-        n >= cap || memchr(json_string_value(v), '\0', n) != NULL) {
-        snprintf(why, whycap, "%s must be a non-empty string of at most %zu "
-                              "bytes", key, cap - 1);
+    if (!json_is_string(v) || (n = json_string_length(v)) == 0 || n >= cap ||
+        memchr(json_string_value(v), '\0', n) != NULL) {
+        snprintf(why, whycap,
+                 "%s must be a non-empty string of at most %zu "
+                 "bytes",
+                 key, cap - 1);
         return BRR_EPARSE;
     }
     memcpy(out, json_string_value(v), n + 1);
@@ -227,10 +229,9 @@ int orgsim_event_parse(const char *body, size_t len, orgsim_event_t *ev,
         snprintf(why, whycap, "id must be a uuid");
         goto out;
     }
-    if (copy_str(root, "source", ev->source, sizeof(ev->source), why,
-                 whycap) != 0 ||
-        copy_str(root, "type", ev->type, sizeof(ev->type), why, whycap) !=
+    if (copy_str(root, "source", ev->source, sizeof(ev->source), why, whycap) !=
             0 ||
+        copy_str(root, "type", ev->type, sizeof(ev->type), why, whycap) != 0 ||
         copy_str(root, "subject", ev->subject, sizeof(ev->subject), why,
                  whycap) != 0)
         goto out;

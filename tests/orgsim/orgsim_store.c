@@ -22,6 +22,7 @@ struct orgsim_store {
 };
 
 static const char schema_sql[] =
+    "SET client_min_messages TO warning;"
     "CREATE SCHEMA IF NOT EXISTS orgsim;"
     "CREATE TABLE IF NOT EXISTS orgsim.received ("
     "  org text NOT NULL,"
@@ -183,8 +184,8 @@ static int failure(orgsim_store_t *st)
 }
 
 int orgsim_store_event(orgsim_store_t *st, const char *org,
-                       const orgsim_event_t *ev, const char *body,
-                       size_t len, orgsim_store_result_t *out)
+                       const orgsim_event_t *ev, const char *body, size_t len,
+                       orgsim_store_result_t *out)
 {
     char seq[24], *text;
     const char *params[6];

@@ -29,11 +29,11 @@ static void test_orgsim_bsn_found_when_standalone(void **state)
 static void test_orgsim_bsn_not_found_in_other_numbers(void **state)
 {
     (void)state;
-    assert_false(orgsim_has_bsn(S("111222334")));   /* fails elfproef */
-    assert_false(orgsim_has_bsn(S("1112223330")));  /* 10 digits */
-    assert_false(orgsim_has_bsn(S("11122233")));    /* 8 digits */
-    assert_false(orgsim_has_bsn(S("000000000")));   /* all zeros */
-    assert_false(orgsim_has_bsn(S("a111222333")));  /* inside a token */
+    assert_false(orgsim_has_bsn(S("111222334")));  /* fails elfproef */
+    assert_false(orgsim_has_bsn(S("1112223330"))); /* 10 digits */
+    assert_false(orgsim_has_bsn(S("11122233")));   /* 8 digits */
+    assert_false(orgsim_has_bsn(S("000000000")));  /* all zeros */
+    assert_false(orgsim_has_bsn(S("a111222333"))); /* inside a token */
     assert_false(orgsim_has_bsn(S("111222333f")));
     assert_false(orgsim_has_bsn(S("0190a1b2-c3d4-7e5f-8a9b-111222333abc")));
     assert_false(orgsim_has_bsn(S("")));
@@ -63,8 +63,7 @@ static void test_orgsim_secret_whsec_is_base64(void **state)
     assert_int_equal(len, 5);
     assert_memory_equal(key, "plain", 5);
     free(key);
-    assert_int_equal(orgsim_secret_decode("whsec_abc", &key, &len),
-                     BRR_EPARSE);
+    assert_int_equal(orgsim_secret_decode("whsec_abc", &key, &len), BRR_EPARSE);
 }
 
 /* The Standard Webhooks specification's own test vector. */
@@ -82,9 +81,9 @@ static void test_orgsim_signature_matches_spec_vector(void **state)
     assert_int_equal(orgsim_secret_decode(
                          "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", &key, &len),
                      0);
-    assert_int_equal(orgsim_signature_make(key, len, id, ts, body,
-                                           strlen(body), sig),
-                     strlen(want));
+    assert_int_equal(
+        orgsim_signature_make(key, len, id, ts, body, strlen(body), sig),
+        strlen(want));
     assert_string_equal(sig, want);
     assert_int_equal(orgsim_signature_ok(key, len, id, strlen(id), ts,
                                          strlen(ts), body, strlen(body), want,
@@ -106,8 +105,8 @@ static void test_orgsim_signature_any_of_several(void **state)
                                          hdr, strlen(hdr)),
                      0);
     /* Wrong body, id, timestamp or key: refused. */
-    assert_int_equal(orgsim_signature_ok(key, 6, S("id1"), S("100"), "{ }",
-                                         3, hdr, strlen(hdr)),
+    assert_int_equal(orgsim_signature_ok(key, 6, S("id1"), S("100"), "{ }", 3,
+                                         hdr, strlen(hdr)),
                      BRR_EREFUSED);
     assert_int_equal(orgsim_signature_ok(key, 6, S("id2"), S("100"), body, 2,
                                          hdr, strlen(hdr)),
@@ -123,9 +122,9 @@ static void test_orgsim_signature_any_of_several(void **state)
     assert_int_equal(orgsim_signature_ok(key, 6, S("id1"), S("100"), body, 2,
                                          hdr, strlen(hdr)),
                      BRR_EREFUSED);
-    assert_int_equal(orgsim_signature_ok(key, 6, S("id1"), S("100"), body, 2,
-                                         "", 0),
-                     BRR_EREFUSED);
+    assert_int_equal(
+        orgsim_signature_ok(key, 6, S("id1"), S("100"), body, 2, "", 0),
+        BRR_EREFUSED);
 }
 
 static void test_orgsim_timestamp_window(void **state)
@@ -148,7 +147,8 @@ static const char good_event[] =
     "betalingsregeling\","
     "\"type\":\"nl.rijksoverheid.brr.arrangement.updated\","
     "\"subject\":\"arr-42\",\"sequence\":7,"
-    "\"datacontenttype\":\"application/json\",\"data\":{\"status\":\"active\"}}";
+    "\"datacontenttype\":\"application/"
+    "json\",\"data\":{\"status\":\"active\"}}";
 
 static void test_orgsim_event_parses_fields(void **state)
 {
@@ -156,8 +156,8 @@ static void test_orgsim_event_parses_fields(void **state)
     char why[128];
 
     (void)state;
-    assert_int_equal(
-        orgsim_event_parse(S(good_event), &ev, why, sizeof(why)), 0);
+    assert_int_equal(orgsim_event_parse(S(good_event), &ev, why, sizeof(why)),
+                     0);
     assert_string_equal(ev.id, "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b");
     assert_string_equal(ev.subject, "arr-42");
     assert_string_equal(ev.type, "nl.rijksoverheid.brr.arrangement.updated");
@@ -169,9 +169,9 @@ static void expect_bad(const char *json, const char *reason)
     orgsim_event_t ev;
     char why[128] = "";
 
-    assert_int_equal(orgsim_event_parse(json, strlen(json), &ev, why,
-                                        sizeof(why)),
-                     BRR_EPARSE);
+    assert_int_equal(
+        orgsim_event_parse(json, strlen(json), &ev, why, sizeof(why)),
+        BRR_EPARSE);
     assert_non_null(strstr(why, reason));
 }
 

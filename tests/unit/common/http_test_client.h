@@ -19,14 +19,14 @@
 typedef struct {
     /* request */
     const char *url;
-    const char *method;       /* NULL: GET, or POST when body is set */
-    const char *body;         /* NULL: none */
+    const char *method; /* NULL: GET, or POST when body is set */
+    const char *body;   /* NULL: none */
     size_t body_len;
-    const char *headers[8];   /* "name: value", NULL-terminated */
-    const char *ca_file;      /* verify the server against this CA */
-    const char *cert_file;    /* client certificate (mTLS) */
+    const char *headers[8]; /* "name: value", NULL-terminated */
+    const char *ca_file;    /* verify the server against this CA */
+    const char *cert_file;  /* client certificate (mTLS) */
     const char *key_file;
-    long http_version;        /* CURL_HTTP_VERSION_*, 0: curl default */
+    long http_version; /* CURL_HTTP_VERSION_*, 0: curl default */
     /* when nonzero, abort the transfer once *abort_when becomes nonzero */
     atomic_int *abort_when;
     /* response */
@@ -39,8 +39,7 @@ typedef struct {
     char resp_headers[2048]; /* as received, lines joined */
 } brr_test_req_t;
 
-static inline size_t brr_test_write_cb(char *p, size_t sz, size_t n,
-                                       void *arg)
+static inline size_t brr_test_write_cb(char *p, size_t sz, size_t n, void *arg)
 {
     brr_test_req_t *r = arg;
     size_t len = sz * n;
@@ -54,8 +53,7 @@ static inline size_t brr_test_write_cb(char *p, size_t sz, size_t n,
     return len;
 }
 
-static inline size_t brr_test_header_cb(char *p, size_t sz, size_t n,
-                                        void *arg)
+static inline size_t brr_test_header_cb(char *p, size_t sz, size_t n, void *arg)
 {
     brr_test_req_t *r = arg;
     size_t have = strlen(r->resp_headers), len = sz * n;
@@ -67,9 +65,8 @@ static inline size_t brr_test_header_cb(char *p, size_t sz, size_t n,
     return len;
 }
 
-static inline int brr_test_xferinfo_cb(void *arg, curl_off_t dt,
-                                       curl_off_t dn, curl_off_t ut,
-                                       curl_off_t un)
+static inline int brr_test_xferinfo_cb(void *arg, curl_off_t dt, curl_off_t dn,
+                                       curl_off_t ut, curl_off_t un)
 {
     brr_test_req_t *r = arg;
 

@@ -153,8 +153,8 @@ static void test_admin_metrics_renders_registry(void **state)
     assert_string_equal(f->r.resp_ctype,
                         "text/plain; version=0.0.4; charset=utf-8");
     assert_string_equal(f->r.resp, "# HELP brr_test_total Test.\n"
-                                    "# TYPE brr_test_total counter\n"
-                                    "brr_test_total{org=\"CJIB\"} 5\n");
+                                   "# TYPE brr_test_total counter\n"
+                                   "brr_test_total{org=\"CJIB\"} 5\n");
 }
 
 static int h_extra(h2o_req_t *req, void *data)
@@ -215,18 +215,17 @@ static void test_admin_start_fails_on_port_in_use(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(
-            test_admin_healthz_ok_while_loop_turns, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_admin_healthz_ok_while_loop_turns,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_admin_healthz_503_when_heartbeat_stale, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_admin_readyz_follows_checks,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_admin_readyz_follows_checks, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_admin_metrics_renders_registry,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_admin_extra_routes_and_methods,
                                         setup, teardown),
-        cmocka_unit_test(
-            test_admin_start_fails_on_bad_host_and_leaves_nothing),
+        cmocka_unit_test(test_admin_start_fails_on_bad_host_and_leaves_nothing),
         cmocka_unit_test_setup_teardown(test_admin_start_fails_on_port_in_use,
                                         setup, teardown),
     };

@@ -32,8 +32,8 @@
 /* ---- throwaway certificates ---- */
 
 static char certdir[] = "/tmp/brr-test-http-XXXXXX";
-static char ca_crt[128], srv_crt[128], srv_key[128], cli_crt[128],
-    cli_key[128], rogue_crt[128], rogue_key[128];
+static char ca_crt[128], srv_crt[128], srv_key[128], cli_crt[128], cli_key[128],
+    rogue_crt[128], rogue_key[128];
 
 static void add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
 {
@@ -80,8 +80,8 @@ static X509 *make_cert(const char *cn, int kind, X509 *issuer,
             add_ext(cert, issuer, NID_subject_alt_name,
                     "DNS:localhost,IP:127.0.0.1");
     }
-    assert_true(X509_sign(cert, issuer_key ? issuer_key : key,
-                          EVP_sha256()) > 0);
+    assert_true(X509_sign(cert, issuer_key ? issuer_key : key, EVP_sha256()) >
+                0);
     *key_out = key;
     return cert;
 }
@@ -306,9 +306,9 @@ static void hook(void *arg)
     }
     if (f->pending != NULL && f->answer_pending) {
         assert_non_null(brr_http_deferred_req(f->pending));
-        assert_int_equal(brr_http_deferred_send(f->pending, 200,
-                                                "text/plain", "later", 5),
-                         0);
+        assert_int_equal(
+            brr_http_deferred_send(f->pending, 200, "text/plain", "later", 5),
+            0);
         f->pending = NULL;
     }
 }

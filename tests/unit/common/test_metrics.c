@@ -52,15 +52,12 @@ static void test_metrics_counter_without_labels(void **state)
 
 static void test_metrics_same_labels_same_series(void **state)
 {
-    brr_counter_t *a = brr_metrics_counter("brr_events_total", "Events.",
-                                           "org", "CJIB", "result", "ok",
-                                           NULL);
-    brr_counter_t *b = brr_metrics_counter("brr_events_total", "Events.",
-                                           "org", "CJIB", "result", "ok",
-                                           NULL);
-    brr_counter_t *c = brr_metrics_counter("brr_events_total", "Events.",
-                                           "org", "DUO", "result", "ok",
-                                           NULL);
+    brr_counter_t *a = brr_metrics_counter("brr_events_total", "Events.", "org",
+                                           "CJIB", "result", "ok", NULL);
+    brr_counter_t *b = brr_metrics_counter("brr_events_total", "Events.", "org",
+                                           "CJIB", "result", "ok", NULL);
+    brr_counter_t *c = brr_metrics_counter("brr_events_total", "Events.", "org",
+                                           "DUO", "result", "ok", NULL);
     char *text;
 
     (void)state;
@@ -81,8 +78,8 @@ static void test_metrics_same_labels_same_series(void **state)
 
 static void test_metrics_label_values_and_help_are_escaped(void **state)
 {
-    brr_gauge_t *g = brr_metrics_gauge("brr_g", "Line one\nback\\slash",
-                                       "v", "a\"b\\c\nd", NULL);
+    brr_gauge_t *g = brr_metrics_gauge("brr_g", "Line one\nback\\slash", "v",
+                                       "a\"b\\c\nd", NULL);
     char *text;
 
     (void)state;
@@ -143,8 +140,7 @@ static void test_metrics_histogram_buckets_are_cumulative(void **state)
 static void test_metrics_histogram_without_labels(void **state)
 {
     static const double bounds[] = {0.005};
-    brr_histogram_t *h =
-        brr_metrics_histogram("brr_h", "H.", bounds, 1, NULL);
+    brr_histogram_t *h = brr_metrics_histogram("brr_h", "H.", bounds, 1, NULL);
     char *text;
 
     (void)state;
@@ -291,10 +287,9 @@ int main(void)
         cmocka_unit_test_teardown(
             test_metrics_escape_label_reports_needed_length, reset),
         cmocka_unit_test_teardown(test_metrics_gauge_set_and_add, reset),
-        cmocka_unit_test_teardown(
-            test_metrics_histogram_buckets_are_cumulative, reset),
-        cmocka_unit_test_teardown(test_metrics_histogram_without_labels,
+        cmocka_unit_test_teardown(test_metrics_histogram_buckets_are_cumulative,
                                   reset),
+        cmocka_unit_test_teardown(test_metrics_histogram_without_labels, reset),
         cmocka_unit_test_teardown(test_metrics_values_format_like_prometheus,
                                   reset),
         cmocka_unit_test_teardown(test_metrics_collectors_run_before_render,
