@@ -196,8 +196,14 @@ static const char *const topics[] = {TOPIC_IN};
 int main(int argc, char **argv)
 {
     brr_service_t svc;
-    brr_service_def_t def = {"brr-capacity", "capacity", "/brr/capacity",
-                             8082, topics, 1, capacity_apply, NULL, config};
+    brr_service_def_t def = {.name = "brr-capacity",
+                             .schema = "capacity",
+                             .source = "/brr/capacity",
+                             .admin_port = 8082,
+                             .topics = topics,
+                             .ntopics = 1,
+                             .apply = capacity_apply,
+                             .config = config};
     char err[512];
     int rc;
 

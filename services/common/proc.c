@@ -296,6 +296,8 @@ static int process(brr_proc_t *p, rd_kafka_message_t **rkms, size_t n,
     p->stats.messages += n;
     if (p->conf.relay != NULL)
         brr_relay_kick(p->conf.relay);
+    if (p->conf.committed != NULL)
+        p->conf.committed(p->conf.arg);
     return 0;
 
 fail:

@@ -65,6 +65,7 @@ typedef struct {
     void *arg;
     brr_outbox_t *ob;        /* the service's outbox buffer */
     brr_relay_t *relay;      /* kicked after each commit; may be NULL */
+    void (*committed)(void *arg); /* after each commit; may be NULL */
 } brr_proc_conf_t;
 
 /* Creates the runtime over an existing consumer and connection (not owned)

@@ -148,8 +148,9 @@ int brr_service_run(brr_service_t *svc)
         return 1;
     }
     if (def->ntopics > 0) {
-        brr_proc_conf_t pc = {def->schema, def->name, def->apply, def->arg,
-                              svc->ob, svc->relay};
+        brr_proc_conf_t pc = {def->schema, def->name,  def->apply,
+                              def->arg,    svc->ob,    svc->relay,
+                              def->committed};
         rc = brr_kc_new(svc->loop, svc->brokers, def->name, svc->instance,
                         def->topics, def->ntopics, &svc->kc);
         if (rc != 0) {

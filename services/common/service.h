@@ -31,8 +31,9 @@ typedef struct {
     const char *const *topics; /* consumed topics (NULL: consumes none) */
     size_t ntopics;
     brr_proc_apply_cb apply;
-    void *arg;
+    void *arg;                /* for apply and committed */
     const brr_config_entry_t *config; /* service's own table, or NULL */
+    void (*committed)(void *arg); /* after each consumed batch commits */
 } brr_service_def_t;
 
 struct brr_service {

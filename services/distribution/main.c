@@ -444,9 +444,13 @@ static const char *const topics[] = {TOPIC_ASSESSMENTS, TOPIC_PAUSES};
 int main(int argc, char **argv)
 {
     brr_service_t svc;
-    brr_service_def_t def = {"brr-distribution", "distribution",
-                             "/brr/distribution", 8083, topics, 2,
-                             dist_apply, NULL, NULL};
+    brr_service_def_t def = {.name = "brr-distribution",
+                             .schema = "distribution",
+                             .source = "/brr/distribution",
+                             .admin_port = 8083,
+                             .topics = topics,
+                             .ntopics = 2,
+                             .apply = dist_apply};
     brr_service_init(&svc, &def, argc, argv);
     return brr_service_run(&svc);
 }

@@ -124,8 +124,14 @@ static const char *const topics[] = {TOPIC_ARRANGEMENTS};
 
 int main(int argc, char **argv)
 {
-    brr_service_def_t def = {"brr-intake", "intake", "/brr/intake", 8081,
-                             topics, 1, intake_apply, NULL, config};
+    brr_service_def_t def = {.name = "brr-intake",
+                             .schema = "intake",
+                             .source = "/brr/intake",
+                             .admin_port = 8081,
+                             .topics = topics,
+                             .ntopics = 1,
+                             .apply = intake_apply,
+                             .config = config};
     intake_api_conf_t ac;
     char err[256];
     int rc;

@@ -193,8 +193,14 @@ static const char *const topics[] = {TOPIC_IN};
 
 int main(int argc, char **argv)
 {
-    brr_service_def_t def = {"brr-pause", "pause", "/brr/pause", 8084,
-                             topics, 1, pause_apply, NULL, config};
+    brr_service_def_t def = {.name = "brr-pause",
+                             .schema = "pause",
+                             .source = "/brr/pause",
+                             .admin_port = 8084,
+                             .topics = topics,
+                             .ntopics = 1,
+                             .apply = pause_apply,
+                             .config = config};
     brr_service_init(&svc, &def, argc, argv);
     svc.on_stop = on_stop;
     uv_timer_init(svc.loop, &tick);

@@ -6,8 +6,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "err.h"
@@ -213,6 +215,39 @@ static void test_config_unbounded_int_and_small_err_buffer(void **state)
     assert_int_equal(brr_config_load(t, NULL, 0), BRR_ECONFIG);
 }
 
+static void test_config_usage_lists_table_without_secrets(void **state)
+{
+    char out[4096];
+    int fds[2], saved;
+    ssize_t r;
+    size_t n = 0;
+
+    (void)state;
+    fflush(stdout);
+    assert_int_equal(pipe(fds), 0);
+    saved = dup(STDOUT_FILENO);
+    assert_true(dup2(fds[1], STDOUT_FILENO) >= 0);
+    close(fds[1]);
+    brr_config_usage(table);
+    fflush(stdout);
+    assert_true(dup2(saved, STDOUT_FILENO) >= 0);
+    close(saved);
+    while (n + 1 < sizeof(out) &&
+           (r = read(fds[0], out + n, sizeof(out) - 1 - n)) > 0)
+        n += (size_t)r;
+    out[n] = '\0';
+    close(fds[0]);
+
+    assert_non_null(strstr(out, "BRR_T_DSN"));
+    assert_non_null(strstr(out, "required"));
+    assert_non_null(strstr(out, "postgres connection string"));
+    assert_non_null(strstr(out, "1..64"));
+    assert_non_null(strstr(out, "default \"4\""));
+    assert_non_null(strstr(out, "BRR_T_KEY"));
+    assert_null(strstr(out, "dev-key"));
+    assert_non_null(strstr(out, "BRR_KAFKA_"));
+}
+
 struct seen {
     int n;
     int linger, idem;
@@ -273,6 +308,8 @@ int main(void)
         cmocka_unit_test_setup(test_config_unbounded_int_and_small_err_buffer,
                                reset_env),
         cmocka_unit_test_setup(test_config_kafka_passthrough, reset_env),
+        cmocka_unit_test_setup(test_config_usage_lists_table_without_secrets,
+                               reset_env),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -94,13 +94,15 @@ static void test_log_logfmt_escapes_quotes_newlines_spaces(void **state)
     (void)state;
     fmt(buf, sizeof(buf), BRR_LOG_INFO, "m", "q", "say \"hi\"", "nl",
         "two\nlines", "sp", "a b", "eq", "a=b", "bs", "c:\\dir", "tab", "a\tb",
-        "cr", "a\rb", "ctl", "a\001b", "empty", "", "null", NULL, NULL);
-    assert_string_equal(after_ts(buf),
-                        "lvl=info svc=brr-intake msg=m "
-                        "q=\"say \\\"hi\\\"\" nl=\"two\\nlines\" sp=\"a b\" "
-                        "eq=\"a=b\" bs=\"c:\\\\dir\" tab=\"a\\tb\" "
-                        "cr=\"a\\rb\" ctl=\"a\\u0001b\" empty=\"\" "
-                        "null=\"\"\n");
+        "cr", "a\rb", "ctl", "a\001b", "del", "a\177b", "empty", "", "null",
+        NULL, NULL);
+    assert_string_equal(
+        after_ts(buf),
+        "lvl=info svc=brr-intake msg=m "
+        "q=\"say \\\"hi\\\"\" nl=\"two\\nlines\" sp=\"a b\" "
+        "eq=\"a=b\" bs=\"c:\\\\dir\" tab=\"a\\tb\" "
+        "cr=\"a\\rb\" ctl=\"a\\u0001b\" del=\"a\\u007fb\" empty=\"\" "
+        "null=\"\"\n");
     /* The whole event stays on one line. */
     assert_ptr_equal(strchr(buf, '\n'), buf + strlen(buf) - 1);
 }
