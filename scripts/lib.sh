@@ -22,14 +22,26 @@ BRR_LIB_SOURCED=1
 
 BRR_PROG=$(basename -- "${0}")
 BRR_REPO=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
-BRR_VAR=${BRR_VAR:-${BRR_REPO}/var}
+# BRR_STACK (0..9) runs a further stack beside the first on this machine:
+# every port moves up by 10 per step and the state lives in var-<n>.
+BRR_STACK=${BRR_STACK:-0}
+[[ "${BRR_STACK}" =~ ^[0-9]$ ]] || {
+    printf '%s: error: BRR_STACK must be 0..9\n' "${BRR_PROG}" >&2
+    exit 1
+}
+BRR_PORT_OFFSET=$((BRR_STACK * 10))
+if ((BRR_STACK == 0)); then
+    BRR_VAR=${BRR_VAR:-${BRR_REPO}/var}
+else
+    BRR_VAR=${BRR_VAR:-${BRR_REPO}/var-${BRR_STACK}}
+fi
 BRR_LOG_DIR=${BRR_VAR}/log
 BRR_RUN_DIR=${BRR_VAR}/run
 BRR_PKI_DIR=${BRR_VAR}/pki
-BRR_PG_PORT=${BRR_PG_PORT:-55432}
-BRR_KAFKA_PORT=${BRR_KAFKA_PORT:-19092}
-BRR_KRAFT_CONTROLLER_PORT=${BRR_KRAFT_CONTROLLER_PORT:-19093}
-export BRR_REPO BRR_VAR BRR_LOG_DIR BRR_RUN_DIR BRR_PKI_DIR
+BRR_PG_PORT=${BRR_PG_PORT:-$((55432 + BRR_PORT_OFFSET))}
+BRR_KAFKA_PORT=${BRR_KAFKA_PORT:-$((19092 + BRR_PORT_OFFSET))}
+BRR_KRAFT_CONTROLLER_PORT=${BRR_KRAFT_CONTROLLER_PORT:-$((19093 + BRR_PORT_OFFSET))}
+export BRR_REPO BRR_VAR BRR_LOG_DIR BRR_RUN_DIR BRR_PKI_DIR BRR_STACK
 
 # say MSG...: progress on stderr, prefixed with the script's name.
 say() {

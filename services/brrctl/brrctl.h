@@ -20,6 +20,7 @@ int brrctl_topics(int argc, char **argv);
 int brrctl_status(int argc, char **argv);
 int brrctl_org(int argc, char **argv);
 int brrctl_calc(int argc, char **argv);
+int brrctl_dlq(int argc, char **argv);
 
 /* Prints "brrctl: <msg>" to stderr; returns 1 for use as an exit code. */
 int brrctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -34,6 +34,7 @@ static const struct {
     {"status", brrctl_status, "lag per consumer group and partition"},
     {"org", brrctl_org, "organisations: add | list"},
     {"calc", brrctl_calc, "offline rules: calc capacity | calc distribute"},
+    {"dlq", brrctl_dlq, "dead letters: list | replay | discard"},
 };
 
 int brrctl_fail(const char *fmt, ...)

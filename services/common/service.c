@@ -10,6 +10,7 @@
 #include "err.h"
 #include "kafka.h"
 #include "log.h"
+#include "metrics.h"
 
 static char *pg_dsn, *brokers, *instance, *admin_host, *log_level,
     *log_format;
@@ -61,6 +62,55 @@ static int ready_relay(void *arg)
 {
     brr_service_t *svc = arg;
     return svc->relay != NULL && brr_relay_ready(svc->relay);
+}
+
+/* Copies the runtime's own counters into the registry before a scrape. */
+static void collect(void *arg)
+{
+    brr_service_t *svc = arg;
+    const char *s = svc->def->name;
+    if (svc->proc != NULL) {
+        brr_proc_stats_t st;
+        brr_proc_stats(svc->proc, &st);
+        brr_counter_set(brr_metrics_counter("brr_consumed_batches_total",
+                                            "batches committed", "service",
+                                            s, NULL),
+                        (double)st.batches);
+        brr_counter_set(brr_metrics_counter("brr_consumed_messages_total",
+                                            "messages consumed and committed",
+                                            "service", s, NULL),
+                        (double)st.messages);
+        brr_counter_set(brr_metrics_counter("brr_applied_messages_total",
+                                            "messages applied (not repeats)",
+                                            "service", s, NULL),
+                        (double)st.applied);
+        brr_counter_set(brr_metrics_counter(
+                            "brr_duplicate_messages_total",
+                            "repeats dropped by the inbox", "service", s,
+                            NULL),
+                        (double)st.duplicates);
+        brr_counter_set(brr_metrics_counter("brr_dead_letters_total",
+                                            "messages sent to the dead "
+                                            "letters",
+                                            "service", s, NULL),
+                        (double)st.dead_letters);
+        brr_counter_set(brr_metrics_counter("brr_batch_retries_total",
+                                            "batches retried after a "
+                                            "transient failure",
+                                            "service", s, NULL),
+                        (double)st.retries);
+    }
+    if (svc->relay != NULL)
+        brr_counter_set(brr_metrics_counter("brr_outbox_published_total",
+                                            "outbox rows published",
+                                            "service", s, NULL),
+                        (double)brr_relay_published(svc->relay));
+    if (svc->kc != NULL)
+        brr_gauge_set(brr_metrics_gauge("brr_partitions_assigned",
+                                        "partitions assigned to this "
+                                        "instance",
+                                        "service", s, NULL),
+                      (double)brr_kc_assigned(svc->kc));
 }
 
 static void usage_exit(const brr_service_def_t *def)
@@ -138,6 +188,7 @@ int brr_service_run(brr_service_t *svc)
         return 1;
     }
     brr_admin_add_ready_check(svc->admin, "postgres", ready_pg, svc);
+    brr_metrics_add_collector(collect, svc);
     brr_admin_add_ready_check(svc->admin, "outbox_relay", ready_relay, svc);
 
     rc = brr_relay_start(svc->loop, svc->pg_dsn, def->schema, svc->brokers,

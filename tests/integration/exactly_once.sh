@@ -19,7 +19,8 @@ psql_q "SET client_min_messages TO warning;
 
 cpid=
 start_consumer() {
-    BRR_IT_DELAY_US=20000 BRR_BATCH_MAX=200 BRR_ADMIN_PORT=8090 \
+    BRR_IT_DELAY_US=20000 BRR_BATCH_MAX=200 \
+        BRR_ADMIN_PORT=$((8090 + ${BRR_STACK:-0} * 10)) \
         BRR_INSTANCE_ID=it-consumer-1 "${consumer}" >>"${log}" 2>&1 &
     cpid=$!
 }
@@ -77,6 +78,23 @@ applied_good=$(psql_q "SELECT count(*) FROM it_dst.applied WHERE event_id = '${g
 echo "dead letters for the poisoned key: ${codes}; parked ${parked}; applied ${applied_good}"
 if [[ "${codes}" != "EDECODE,EPARKED" || "${parked}" != 1 || "${applied_good}" != 0 ]]; then
     echo "FAIL: expected EDECODE then EPARKED, the key parked, nothing applied" >&2
+    failed=1
+fi
+
+# The operator discards the undecodable one and replays the parked one:
+# it is applied once and the key is free again.
+bad_id=$(psql_q "SELECT min(id) FROM it_dst.dead_letters WHERE key = '${key}'")
+"${BRRCTL}" dlq discard it_dst "${bad_id}"
+"${BRRCTL}" dlq replay it_dst --key "${key}"
+for _ in $(seq 1 300); do
+    applied_good=$(psql_q "SELECT count(*) FROM it_dst.applied WHERE event_id = '${good}'")
+    ((applied_good >= 1)) && break
+    sleep 0.1
+done
+parked=$(psql_q "SELECT count(*) FROM it_dst.parked_keys WHERE key = '${key}'")
+echo "after discard and replay: applied ${applied_good}, parked ${parked}"
+if [[ "${applied_good}" != 1 || "${parked}" != 0 ]]; then
+    echo "FAIL: expected the replayed event applied once and the key free" >&2
     failed=1
 fi
 kill -TERM "${cpid}"
