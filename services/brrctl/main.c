@@ -30,7 +30,8 @@ static const struct {
     const char *help;
 } commands[] = {
     {"migrate", brrctl_migrate, "apply numbered migrations (advisory lock)"},
-    {"topics", brrctl_topics, "create the topics, organisations included"},
+    {"topics", brrctl_topics,
+     "create the topics, organisations included [--auto-create]"},
     {"status", brrctl_status, "lag per consumer group and partition"},
     {"org", brrctl_org, "organisations: add | list"},
     {"calc", brrctl_calc, "offline rules: calc capacity | calc distribute"},

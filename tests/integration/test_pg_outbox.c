@@ -1,0 +1,262 @@
+/*
+ * Integration tests of pg.c and outbox.c on the real PostgreSQL of the
+ * local stack (BRR_PG_DSN), with the relay publishing to librdkafka's
+ * in-process mock cluster: pipelined batches succeed and fail as one,
+ * errors are classified, outbox rows carry CloudEvents headers, and the
+ * relay publishes every row once, in id order, and marks it.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+#include "brr/v1/delivery.pb-c.h"
+#include "err.h"
+#include "log.h"
+#include "outbox.h"
+#include "pg.h"
+
+static const char *dsn(void)
+{
+    const char *d = getenv("BRR_PG_DSN");
+    return d ? d : "host=127.0.0.1 port=55432 dbname=brr user=brr";
+}
+
+static int setup(void **state)
+{
+    brr_pg_t *pg;
+    brr_log_init("test_pg_outbox", BRR_LOG_ERROR, BRR_LOG_LOGFMT);
+    assert_int_equal(brr_pg_connect(dsn(), "test", &pg), 0);
+    assert_int_equal(
+        brr_pg_exec(pg, "SET client_min_messages TO warning; "
+                        "DROP SCHEMA IF EXISTS it_pg CASCADE; "
+                        "SELECT public.brr_messaging_tables('it_pg'); "
+                        "CREATE TABLE it_pg.t (id int PRIMARY KEY)"),
+        0);
+    *state = pg;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    brr_pg_t *pg = *state;
+    brr_pg_exec(pg, "DROP SCHEMA IF EXISTS it_pg CASCADE");
+    brr_pg_close(pg);
+    return 0;
+}
+
+static void count_cb(void *arg, const PGresult *res)
+{
+    *(int *)arg = atoi(PQgetvalue(res, 0, 0));
+}
+
+static void test_pipeline_commits_all_statements_in_one_round_trip(
+    void **state)
+{
+    brr_pg_t *pg = *state;
+    brr_pg_pipe_t *pp = brr_pg_pipe_new();
+    int n = -1;
+    brr_pg_pipe_add(pp, "BEGIN", 0, NULL, NULL, NULL);
+    for (int i = 1; i <= 100; i++) {
+        char v[16];
+        const char *p[1] = {v};
+        snprintf(v, sizeof(v), "%d", i);
+        brr_pg_pipe_add(pp, "INSERT INTO it_pg.t VALUES ($1::int)", 1, p,
+                        NULL, NULL);
+    }
+    brr_pg_pipe_add(pp, "COMMIT", 0, NULL, NULL, NULL);
+    brr_pg_pipe_add(pp, "SELECT count(*) FROM it_pg.t", 0, NULL, count_cb,
+                    &n);
+    assert_int_equal(brr_pg_pipe_run(pg, pp), 0);
+    assert_int_equal(n, 100);
+    assert_int_equal(brr_pg_pipe_count(pp), 0);
+    brr_pg_pipe_free(pp);
+}
+
+static void test_pipeline_failure_rolls_back_the_whole_batch(void **state)
+{
+    brr_pg_t *pg = *state;
+    brr_pg_pipe_t *pp = brr_pg_pipe_new();
+    PGresult *res;
+    const char *dup[1] = {"1"};
+    const char *fresh[1] = {"500"};
+    assert_int_equal(brr_pg_begin(pg), 0);
+    brr_pg_pipe_add(pp, "INSERT INTO it_pg.t VALUES ($1::int)", 1, fresh,
+                    NULL, NULL);
+    /* a unique violation: permanent, not to be retried in place */
+    brr_pg_pipe_add(pp, "INSERT INTO it_pg.t VALUES ($1::int)", 1, dup, NULL,
+                    NULL);
+    brr_pg_pipe_add(pp, "COMMIT", 0, NULL, NULL, NULL);
+    assert_int_equal(brr_pg_pipe_run(pg, pp), BRR_EDB);
+    brr_pg_rollback(pg);
+    assert_int_equal(brr_pg_query(pg,
+                                  "SELECT count(*) FROM it_pg.t WHERE id = "
+                                  "500",
+                                  0, NULL, &res),
+                     0);
+    assert_string_equal(PQgetvalue(res, 0, 0), "0");
+    PQclear(res);
+    brr_pg_pipe_free(pp);
+}
+
+static void test_query_classifies_a_bad_statement_as_permanent(void **state)
+{
+    brr_pg_t *pg = *state;
+    PGresult *res = (PGresult *)1;
+    assert_int_equal(brr_pg_query(pg, "SELECT * FROM it_pg.no_such_table", 0,
+                                  NULL, &res),
+                     BRR_EDB);
+    assert_null(res);
+    assert_true(brr_pg_ok(pg));
+}
+
+typedef struct {
+    uv_timer_t t;
+    brr_pg_t *pg;
+    brr_relay_t *rl;
+    int done;
+} watch_t;
+
+static void on_watch(uv_timer_t *t)
+{
+    watch_t *w = (watch_t *)t;
+    PGresult *res;
+    if (brr_pg_query(w->pg,
+                     "SELECT count(*) FROM it_pg.outbox WHERE published_at "
+                     "IS NULL",
+                     0, NULL, &res) == 0) {
+        if (strcmp(PQgetvalue(res, 0, 0), "0") == 0)
+            w->done = 1;
+        PQclear(res);
+    }
+    if (w->done) {
+        uv_timer_stop(t);
+        uv_close((uv_handle_t *)t, NULL);
+        brr_relay_stop(w->rl, 5000);
+    }
+}
+
+static void test_outbox_rows_are_published_once_in_order(void **state)
+{
+    brr_pg_t *pg = *state;
+    char err[256];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_t *mrk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+    rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(mrk, 1);
+    const char *brokers = rd_kafka_mock_cluster_bootstraps(mc);
+    brr_outbox_t *ob = brr_outbox_new("it_pg", "/brr/test");
+    brr_pg_pipe_t *pp = brr_pg_pipe_new();
+    uv_loop_t loop;
+    watch_t w;
+    PGresult *res;
+    char first_id[40];
+
+    rd_kafka_mock_topic_create(mc, "brr.itpg.v1", 1, 1);
+    for (int i = 0; i < 250; i++) {
+        Brr__V1__Delivery d = BRR__V1__DELIVERY__INIT;
+        char seq[16];
+        d.sequence = i;
+        snprintf(seq, sizeof(seq), "%d", i);
+        brr_outbox_add(ob, "brr.itpg.v1", "citizen-1", "test", seq,
+                       "test.event", &d.base, "00-trace-01",
+                       i == 0 ? first_id : NULL);
+    }
+    assert_int_equal(brr_outbox_count(ob), 250);
+    brr_pg_pipe_add(pp, "BEGIN", 0, NULL, NULL, NULL);
+    brr_outbox_queue(ob, pp);
+    assert_int_equal(brr_outbox_count(ob), 0);
+    brr_pg_pipe_add(pp, "COMMIT", 0, NULL, NULL, NULL);
+    assert_int_equal(brr_pg_pipe_run(pg, pp), 0);
+
+    /* the first row's headers are the CloudEvents binding */
+    {
+        const char *p[1] = {first_id};
+        assert_int_equal(
+            brr_pg_query(pg,
+                         "SELECT headers->>'ce_type', headers->>'ce_source', "
+                         "headers->>'traceparent', key, aggregateid FROM "
+                         "it_pg.outbox WHERE event_id = $1::uuid",
+                         1, p, &res),
+            0);
+        assert_int_equal(PQntuples(res), 1);
+        assert_string_equal(PQgetvalue(res, 0, 0),
+                            "nl.rijksoverheid.brr.test.event");
+        assert_string_equal(PQgetvalue(res, 0, 1), "/brr/test");
+        assert_string_equal(PQgetvalue(res, 0, 2), "00-trace-01");
+        assert_string_equal(PQgetvalue(res, 0, 3), "citizen-1");
+        assert_string_equal(PQgetvalue(res, 0, 4), "0");
+        PQclear(res);
+    }
+
+    uv_loop_init(&loop);
+    memset(&w, 0, sizeof(w));
+    w.pg = pg;
+    assert_int_equal(brr_relay_start(&loop, dsn(), "it_pg", brokers, "test",
+                                     3600, &w.rl),
+                     0);
+    uv_timer_init(&loop, &w.t);
+    uv_timer_start(&w.t, on_watch, 50, 50);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_true(w.done);
+    assert_int_equal(uv_loop_close(&loop), 0);
+
+    /* published in id order: the topic's single partition holds 0..249 */
+    {
+        rd_kafka_conf_t *cc = rd_kafka_conf_new();
+        rd_kafka_t *c;
+        rd_kafka_topic_partition_list_t *parts;
+        int n = 0, in_order = 1;
+        rd_kafka_conf_set(cc, "bootstrap.servers", brokers, err, sizeof(err));
+        rd_kafka_conf_set(cc, "group.id", "it-pg", err, sizeof(err));
+        c = rd_kafka_new(RD_KAFKA_CONSUMER, cc, err, sizeof(err));
+        parts = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(parts, "brr.itpg.v1", 0)->offset =
+            RD_KAFKA_OFFSET_BEGINNING;
+        rd_kafka_assign(c, parts);
+        rd_kafka_topic_partition_list_destroy(parts);
+        while (n < 250) {
+            rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 10000);
+            Brr__V1__Delivery *d;
+            if (m == NULL)
+                break;
+            if (m->err) {
+                rd_kafka_message_destroy(m);
+                continue;
+            }
+            d = brr__v1__delivery__unpack(NULL, m->len, m->payload);
+            assert_non_null(d);
+            if (d->sequence != n)
+                in_order = 0;
+            brr__v1__delivery__free_unpacked(d, NULL);
+            rd_kafka_message_destroy(m);
+            n++;
+        }
+        rd_kafka_consumer_close(c);
+        rd_kafka_destroy(c);
+        assert_int_equal(n, 250);
+        assert_true(in_order);
+    }
+    brr_outbox_free(ob);
+    brr_pg_pipe_free(pp);
+    rd_kafka_mock_cluster_destroy(mc);
+    rd_kafka_destroy(mrk);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(
+            test_pipeline_commits_all_statements_in_one_round_trip),
+        cmocka_unit_test(test_pipeline_failure_rolls_back_the_whole_batch),
+        cmocka_unit_test(test_query_classifies_a_bad_statement_as_permanent),
+        cmocka_unit_test(test_outbox_rows_are_published_once_in_order),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
