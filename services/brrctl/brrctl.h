@@ -21,6 +21,9 @@ int brrctl_status(int argc, char **argv);
 int brrctl_org(int argc, char **argv);
 int brrctl_calc(int argc, char **argv);
 int brrctl_dlq(int argc, char **argv);
+int brrctl_arrangement(int argc, char **argv);
+int brrctl_deliveries(int argc, char **argv);
+int brrctl_replay(int argc, char **argv);
 
 /* Prints "brrctl: <msg>" to stderr; returns 1 for use as an exit code. */
 int brrctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -36,6 +36,12 @@ static const struct {
     {"org", brrctl_org, "organisations: add | list"},
     {"calc", brrctl_calc, "offline rules: calc capacity | calc distribute"},
     {"dlq", brrctl_dlq, "dead letters: list | replay | discard"},
+    {"arrangement", brrctl_arrangement,
+     "one arrangement: history ID | end ID [--reason R]"},
+    {"deliveries", brrctl_deliveries,
+     "per organisation: backlog, parked, last success and error"},
+    {"replay", brrctl_replay,
+     "re-send parked (or delivered) events to an organisation"},
 };
 
 int brrctl_fail(const char *fmt, ...)

@@ -489,8 +489,15 @@ int brr_http_server_init(uv_loop_t *loop, const brr_http_conf_t *conf,
     srv->config.server_name = h2o_iovec_init(H2O_STRLIT("brr"));
     srv->config.max_request_entity_size =
         conf->max_body != 0 ? conf->max_body : BRR_HTTP_DEFAULT_MAX_BODY;
-    srv->config.http1.req_timeout = BRR_HTTP_DEFAULT_IDLE_MS;
-    srv->config.http2.idle_timeout = BRR_HTTP_DEFAULT_IDLE_MS;
+    srv->config.http1.req_timeout = conf->req_timeout_ms != 0
+                                        ? conf->req_timeout_ms
+                                        : BRR_HTTP_DEFAULT_IDLE_MS;
+    srv->config.http2.idle_timeout = conf->idle_timeout_ms != 0
+                                         ? conf->idle_timeout_ms
+                                         : BRR_HTTP_DEFAULT_IDLE_MS;
+    srv->config.handshake_timeout = conf->handshake_timeout_ms != 0
+                                        ? conf->handshake_timeout_ms
+                                        : BRR_HTTP_DEFAULT_IDLE_MS;
     hostconf = h2o_config_register_host(
         &srv->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     pathconf = h2o_config_register_path(hostconf, "/", 0);

@@ -55,6 +55,14 @@ typedef struct {
     const brr_http_tls_t *tls; /* NULL: plain HTTP */
     size_t max_body;           /* request entity limit; 0: 1 MiB */
     const char *name;          /* for logs, e.g. "intake"; NULL: "http" */
+    /* Timeouts in milliseconds; 0 keeps the default (10 s each).
+     * req_timeout_ms: HTTP/1, from the first byte of a request until its
+     * headers and body are in (also how long a keep-alive connection may
+     * idle); idle_timeout_ms: HTTP/2, a connection without traffic;
+     * handshake_timeout_ms: the TLS handshake. */
+    uint64_t req_timeout_ms;
+    uint64_t idle_timeout_ms;
+    uint64_t handshake_timeout_ms;
 } brr_http_conf_t;
 
 /* Creates a server on loop from conf (copied) and loads the TLS material.

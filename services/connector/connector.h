@@ -5,8 +5,14 @@
  *               delivery queue (connector.deliveries), one row per event
  *               and organisation with its sequence per arrangement
  *   dispatch.c  sends the head of every (organisation, arrangement) queue
- *               that is due, records each attempt and its outcome, and
- *               reports deliveries on brr.connector.deliveries.v1
+ *               that is due (found through the key counters in
+ *               connector.sequences, so the cost does not grow with a
+ *               backlog), records each attempt and its outcome, keeps each
+ *               organisation's health in connector.org_status, and reports
+ *               deliveries on brr.connector.deliveries.v1
+ *
+ * brrctl deliveries and brrctl replay (services/brrctl/deliveries.c) read
+ * and change the same tables.
  */
 #ifndef BRR_CONNECTOR_H
 #define BRR_CONNECTOR_H

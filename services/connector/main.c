@@ -72,15 +72,21 @@ static json_t *event_data(const Brr__V1__OrganisationEvent *oe)
     return d;
 }
 
+/* The key's counters move in the same statement as the row they count;
+ * an event already queued (the ON CONFLICT guard) takes no sequence number,
+ * so sequences stay gapless.  A key that had nothing pending is due now. */
 static const char enqueue_sql[] =
     "WITH s AS (INSERT INTO connector.sequences AS q (organisation, "
-    "arrangement_id, next_seq) VALUES ($2, $3, 2) ON CONFLICT "
-    "(organisation, arrangement_id) DO UPDATE SET next_seq = q.next_seq + 1 "
-    "RETURNING next_seq - 1 AS seq) "
+    "arrangement_id, next_seq, pending, due_at) SELECT $2, $3, 2, 1, now() "
+    "WHERE NOT EXISTS (SELECT 1 FROM connector.deliveries WHERE "
+    "organisation = $2 AND event_id = $1::uuid) ON CONFLICT (organisation, "
+    "arrangement_id) DO UPDATE SET next_seq = q.next_seq + 1, pending = "
+    "q.pending + 1, due_at = CASE WHEN q.pending = 0 THEN now() ELSE "
+    "q.due_at END RETURNING next_seq - 1 AS seq) "
     "INSERT INTO connector.deliveries (event_id, organisation, "
     "arrangement_id, citizen_ref, sequence, type, data, event_time, "
-    "submitted_at_ms) SELECT $1::uuid, $2, $3, $4, s.seq, $5, $6::jsonb, "
-    "$7::timestamptz, $8::bigint FROM s "
+    "submitted_at_ms, traceparent) SELECT $1::uuid, $2, $3, $4, s.seq, $5, "
+    "$6::jsonb, $7::timestamptz, $8::bigint, nullif($9, '') FROM s "
     "ON CONFLICT (organisation, event_id) DO NOTHING";
 
 static int conn_apply(void *arg, brr_pg_t *pg, brr_pg_pipe_t *pp,
@@ -98,7 +104,7 @@ static int conn_apply(void *arg, brr_pg_t *pg, brr_pg_pipe_t *pp,
         char time[64], sub[24];
         json_t *data;
         char *dtext;
-        const char *p[8];
+        const char *p[9];
         if (oe == NULL || oe->arrangement_id[0] == '\0' ||
             oe->organisation[0] == '\0') {
             m->rc = BRR_EDECODE;
@@ -119,7 +125,8 @@ static int conn_apply(void *arg, brr_pg_t *pg, brr_pg_pipe_t *pp,
         p[5] = dtext;
         p[6] = time;
         p[7] = sub;
-        brr_pg_pipe_add(pp, enqueue_sql, 8, p, NULL, NULL);
+        p[8] = m->traceparent ? m->traceparent : "";
+        brr_pg_pipe_add(pp, enqueue_sql, 9, p, NULL, NULL);
         free(dtext);
     }
     return 0;

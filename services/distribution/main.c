@@ -1,12 +1,15 @@
 /*
- * brr-distribution: owns the arrangement.  Consumes assessments
- * (brr.capacity.assessments.v1) and pause events (brr.pause.events.v1);
- * creates the arrangement with its claims, splits the instalment over the
- * organisations (DOMAIN §4, split.c), keeps the history, and tells the
- * whole story on brr.arrangements.events.v1 and each organisation its own
- * part on brr.organisations.<org>.v1.
+ * brr-distribution: owns the arrangement's whole life.  Consumes
+ * assessments (brr.capacity.assessments.v1), pause events
+ * (brr.pause.events.v1) and the organisations' reports
+ * (brr.intake.reports.v1); creates the arrangement, or amends the citizen's
+ * live one; keeps the schedule (termijnen) with each organisation's share,
+ * split over the balances open when each instalment opens (DOMAIN §4,
+ * rules/split.c); runs the missed-instalment lifecycle from durable timers
+ * (DOMAIN §1, §6, timers.c); keeps the history; and tells the whole story
+ * on brr.arrangements.events.v1 and each organisation every change to its
+ * own part on brr.organisations.<org>.v1.
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,66 +19,25 @@
 #include "brr/v1/arrangement.pb-c.h"
 #include "brr/v1/assessment.pb-c.h"
 #include "brr/v1/pause.pb-c.h"
+#include "brr/v1/report.pb-c.h"
+#include "dist.h"
 #include "err.h"
 #include "log.h"
-#include "schedule.h"
+#include "metrics.h"
 #include "service.h"
-#include "split.h"
 #include "uuid.h"
 
-#define TOPIC_ASSESSMENTS "brr.capacity.assessments.v1"
-#define TOPIC_PAUSES "brr.pause.events.v1"
-#define TOPIC_ARRANGEMENTS "brr.arrangements.events.v1"
+static brr_service_t svc;
+static uv_timer_t tick;
+static int64_t tick_ms, timer_batch;
+static brr_counter_t *fired_total;
 
-typedef struct {
-    json_t *arrangements, *claims, *history;
-    char **live;  /* citizens with a live arrangement (db + this batch) */
-    size_t nlive, caplive;
-} batch_t;
-
-static const char *state_name(Brr__V1__ArrangementState s)
-{
-    const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(
-        &brr__v1__arrangement_state__descriptor, (int)s);
-    return v ? v->name : "STATE_UNSPECIFIED";
-}
-
-static void org_topic(const char *org, char *out, size_t cap)
-{
-    size_t n = (size_t)snprintf(out, cap, "brr.organisations.%s.v1", org);
-    for (size_t i = 0; i < n && i < cap; i++)
-        out[i] = (char)tolower((unsigned char)out[i]);
-}
-
-static void live_add(batch_t *b, brr_arena_t *a, const char *citizen)
-{
-    if (b->nlive == b->caplive) {
-        size_t cap = b->caplive ? b->caplive * 2 : 64;
-        char **v = brr_arena_calloc(a, cap, sizeof(char *));
-        if (b->nlive)
-            memcpy(v, b->live, b->nlive * sizeof(char *));
-        b->live = v;
-        b->caplive = cap;
-    }
-    b->live[b->nlive++] = brr_arena_strdup(a, citizen);
-}
-
-static int live_has(const batch_t *b, const char *citizen)
-{
-    for (size_t i = 0; i < b->nlive; i++)
-        if (strcmp(b->live[i], citizen) == 0)
-            return 1;
-    return 0;
-}
-
-static void history(batch_t *b, const char *arr, const char *eid,
-                    const char *type, const char *state, json_t *detail)
-{
-    json_array_append_new(
-        b->history, json_pack("{s:s, s:s, s:s, s:s, s:o}", "arrangement_id",
-                              arr, "event_id", eid, "event_type", type,
-                              "state", state, "detail", detail));
-}
+static const brr_config_entry_t config[] = {
+    {"BRR_DIST_TICK_MS", BRR_CONF_INT, &tick_ms, "1000", 10, 60000, 0,
+     "how often due arrangement timers are looked for"},
+    {"BRR_DIST_TIMER_BATCH", BRR_CONF_INT, &timer_batch, "500", 1, 10000, 0,
+     "arrangements whose timers fire in one transaction"},
+    {0}};
 
 static void reject(brr_msg_t *m, const Brr__V1__Assessment *as,
                    brr_outbox_t *ob, char **reasons, size_t nreasons)
@@ -89,368 +51,330 @@ static void reject(brr_msg_t *m, const Brr__V1__Assessment *as,
     ev.reasons = reasons;
     ev.n_reasons = nreasons;
     ev.submitted_at_ms = as->submitted_at_ms;
-    brr_outbox_add(ob, TOPIC_ARRANGEMENTS, m->key, "application",
+    brr_outbox_add(ob, DIST_TOPIC_ARRANGEMENTS, m->key, "application",
                    as->application_id, "arrangement.rejected", &ev.base,
                    m->traceparent, NULL);
 }
 
-/* A new arrangement from an eligible assessment. */
-static void create(brr_msg_t *m, const Brr__V1__Assessment *as, batch_t *b,
-                   brr_outbox_t *ob, brr_arena_t *a)
+static int32_t claim_day(const Brr__V1__Claim *c)
 {
-    size_t n = as->n_claims;
-    dist_claim_t *claims = brr_arena_calloc(a, n + 1, sizeof(*claims));
-    dist_share_t *shares = brr_arena_calloc(a, n + 1, sizeof(*shares));
-    brr_cents_t *cc = brr_arena_calloc(a, n + 1, sizeof(*cc));
-    size_t nshares = 0;
-    char arr[40], eid[40], due[11];
-    int32_t ref, first_due;
-    int y, mo, d, rc;
-    Brr__V1__ArrangementState state =
-        as->starts_paused ? BRR__V1__ARRANGEMENT_STATE__GEPAUZEERD
-                          : BRR__V1__ARRANGEMENT_STATE__ACTIEF;
-    Brr__V1__ArrangementEvent ev = BRR__V1__ARRANGEMENT_EVENT__INIT;
-    Brr__V1__OrganisationShare **os;
+    int32_t day = 0;
+    if (c->due_date[0] != '\0')
+        dist_date_parse(c->due_date, strlen(c->due_date), &day);
+    return day;
+}
 
-    for (size_t i = 0; i < n; i++) {
-        const Brr__V1__Claim *c = as->claims[i];
-        int32_t day = 0;
-        snprintf(claims[i].organisation, sizeof(claims[i].organisation), "%s",
-                 c->organisation);
-        snprintf(claims[i].reference, sizeof(claims[i].reference), "%s",
-                 c->reference);
-        claims[i].open_cents = c->open_cents;
-        if (c->due_date[0] != '\0')
-            dist_date_parse(c->due_date, strlen(c->due_date), &day);
-        claims[i].due_day = day;
-    }
-    rc = dist_split(as->instalment_cents, claims, n, NULL, shares, &nshares,
-                    cc);
-    if (rc != 0) {
-        m->rc = rc;
-        m->error = "the instalment could not be split over the claims";
-        return;
-    }
-    if (dist_date_parse(as->reference_date, strlen(as->reference_date),
-                        &ref) != 0) {
+static void remember(dist_item_t *it, brr_msg_t *m,
+                     const Brr__V1__Assessment *as, dist_batch_t *b)
+{
+    it->touched = 1;
+    it->application_id = brr_arena_strdup(b->arena, as->application_id);
+    it->traceparent = m->traceparent;
+    it->submitted_at_ms = as->submitted_at_ms;
+}
+
+/* A new arrangement from an eligible assessment. */
+static void create(brr_msg_t *m, const Brr__V1__Assessment *as, dist_batch_t *b)
+{
+    dist_item_t *it;
+    int32_t ref, first_due;
+    int32_t y;
+    int mo, due_day = as->due_day > 0 && as->due_day <= 31 ? as->due_day : 1;
+
+    if (dist_date_parse(as->reference_date, strlen(as->reference_date), &ref) !=
+        0) {
         m->rc = BRR_EINVAL;
         m->error = "assessment has no valid reference date";
         return;
     }
-    /* The first instalment falls in the month after the reference date. */
-    dist_civil_from_days(dist_add_months(ref, 1), &y, &mo, &d);
-    first_due = dist_due_in_month(y, mo, as->due_day > 0 ? as->due_day : 1);
-    dist_date_format(first_due, due);
+    for (size_t i = 0; i < as->n_claims; i++)
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(as->claims[i]->organisation,
+                       as->claims[j]->organisation) == 0 &&
+                strcmp(as->claims[i]->reference, as->claims[j]->reference) ==
+                    0) {
+                m->rc = BRR_EINVAL;
+                m->error = "assessment names a claim twice";
+                return;
+            }
+    /* The first instalment falls in the month after the reference date,
+     * and never before the month after today: an old reference date picks
+     * the norms, it does not put a new arrangement in arrears. */
+    if (ref < b->today)
+        ref = b->today;
+    dist_civil_from_days(dist_add_months(ref, 1), &y, &mo, NULL);
+    first_due = dist_due_in_month(y, mo, due_day);
 
-    brr_uuid_v7_str(arr);
-    ev.event_type = "arrangement.created";
-    ev.arrangement_id = arr;
-    ev.citizen_ref = as->citizen_ref;
-    ev.application_id = as->application_id;
-    ev.state = state;
-    ev.instalment_cents = as->instalment_cents;
-    ev.months = as->months;
-    ev.first_due_date = due;
-    ev.submitted_at_ms = as->submitted_at_ms;
-    os = brr_arena_calloc(a, nshares + 1, sizeof(*os));
-
-    for (size_t s = 0; s < nshares; s++) {
-        Brr__V1__OrganisationEvent oe = BRR__V1__ORGANISATION_EVENT__INIT;
-        Brr__V1__ClaimShare **cs = brr_arena_calloc(a, n + 1, sizeof(*cs));
-        size_t ncs = 0;
-        char topic[200], oeid[40];
-        for (size_t i = 0; i < n; i++) {
-            if (strcmp(claims[i].organisation, shares[s].organisation) != 0)
-                continue;
-            cs[ncs] = brr_arena_alloc(a, sizeof(Brr__V1__ClaimShare));
-            brr__v1__claim_share__init(cs[ncs]);
-            cs[ncs]->reference = claims[i].reference;
-            cs[ncs]->open_cents = claims[i].open_cents;
-            cs[ncs]->share_cents = cc[i];
-            ncs++;
+    it = dist_batch_new(b, as->citizen_ref);
+    dist_arr_start(&it->a,
+                   as->starts_paused ? DIST_ST_GEPAUZEERD : DIST_ST_ACTIEF,
+                   as->instalment_cents, due_day, first_due);
+    snprintf(it->kind, sizeof(it->kind), "%s",
+             as->kind == BRR__V1__KIND__KIND_MAATWERK ? "maatwerk"
+                                                      : "standard");
+    it->months = as->months;
+    remember(it, m, as, b);
+    for (size_t i = 0; i < as->n_claims; i++) {
+        const Brr__V1__Claim *c = as->claims[i];
+        int rc;
+        if (c->open_cents == 0)
+            continue;
+        rc = dist_arr_claim_new(&it->a, c->organisation, c->reference,
+                                c->open_cents, claim_day(c));
+        if (rc != 0) {
+            it->touched = 0;
+            it->a.state = DIST_ST_AFGEWEZEN; /* never written, never live */
+            m->rc = rc;
+            m->error = "assessment holds an invalid claim";
+            return;
         }
-        os[s] = brr_arena_alloc(a, sizeof(Brr__V1__OrganisationShare));
-        brr__v1__organisation_share__init(os[s]);
-        os[s]->organisation = (char *)shares[s].organisation;
-        os[s]->share_cents = shares[s].cents;
-        os[s]->claims = cs;
-        os[s]->n_claims = ncs;
-
-        oe.event_type = "arrangement.created";
-        oe.arrangement_id = arr;
-        oe.organisation = (char *)shares[s].organisation;
-        oe.state = state;
-        oe.instalment_cents = shares[s].cents;
-        oe.months = as->months;
-        oe.first_due_date = due;
-        oe.claims = cs;
-        oe.n_claims = ncs;
-        oe.submitted_at_ms = as->submitted_at_ms;
-        org_topic(shares[s].organisation, topic, sizeof(topic));
-        brr_outbox_add(ob, topic, m->key, "arrangement", arr,
-                       "arrangement.created", &oe.base, m->traceparent, oeid);
-        history(b, arr, oeid, "organisation.notified", state_name(state),
-                json_pack("{s:s, s:I}", "organisation",
-                          shares[s].organisation, "share_cents",
-                          (json_int_t)shares[s].cents));
     }
-    ev.shares = os;
-    ev.n_shares = nshares;
-    brr_outbox_add(ob, TOPIC_ARRANGEMENTS, m->key, "arrangement", arr,
-                   "arrangement.created", &ev.base, m->traceparent, eid);
-
-    json_array_append_new(
-        b->arrangements,
-        json_pack("{s:s, s:s, s:s, s:s, s:I, s:i, s:i, s:s}", "arrangement_id",
-                  arr, "citizen_ref", as->citizen_ref, "state",
-                  state_name(state), "kind",
-                  as->kind == BRR__V1__KIND__KIND_MAATWERK ? "maatwerk"
-                                                           : "standard",
-                  "instalment_cents", (json_int_t)as->instalment_cents,
-                  "months", as->months, "due_day",
-                  as->due_day > 0 ? as->due_day : 1, "first_due_date", due));
-    for (size_t i = 0; i < n; i++) {
-        char dd[11] = "";
-        if (claims[i].due_day != 0)
-            dist_date_format(claims[i].due_day, dd);
-        json_array_append_new(
-            b->claims,
-            json_pack("{s:s, s:s, s:s, s:I, s:s?, s:I}", "arrangement_id", arr,
-                      "organisation", claims[i].organisation, "reference",
-                      claims[i].reference, "open_cents",
-                      (json_int_t)claims[i].open_cents, "due_date",
-                      dd[0] ? dd : NULL, "share_cents", (json_int_t)cc[i]));
-    }
-    history(b, arr, eid, "arrangement.created", state_name(state),
-            json_pack("{s:s, s:s, s:s, s:I, s:i}", "application_id",
-                      as->application_id, "assessment_id", as->assessment_id,
-                      "rule_version", as->rule_version, "instalment_cents",
-                      (json_int_t)as->instalment_cents, "months",
-                      as->months));
-    live_add(b, a, as->citizen_ref);
+    it->a.events &= ~(unsigned)DIST_EV_RECALCULATED;
+    dist_batch_history(
+        b, it->id, NULL, "assessment.accepted", dist_state_name(it->a.state),
+        json_pack("{s:s, s:s, s:s, s:I, s:i}", "application_id",
+                  as->application_id, "assessment_id", as->assessment_id,
+                  "rule_version", as->rule_version, "instalment_cents",
+                  (json_int_t)as->instalment_cents, "months", as->months));
 }
 
-static void on_assessment(brr_msg_t *m, batch_t *b, brr_outbox_t *ob,
-                          brr_arena_t *a)
+/*
+ * DOMAIN §1: a new application from a citizen with a live arrangement
+ * amends it.  Its claims join (a claim already there takes the new
+ * balance); a maatwerk assessment sets the monthly amount (the citizen's
+ * capacity as assessed now), a standard one adds its instalment for the
+ * claims it brings.  What nobody paid on yet is split again.
+ */
+static void amend(brr_msg_t *m, const Brr__V1__Assessment *as, dist_item_t *it,
+                  dist_batch_t *b)
 {
-    Brr__V1__Assessment *as = brr__v1__assessment__unpack(
-        brr_arena_protobuf(a), m->len, m->value);
-    if (as == NULL) {
-        m->rc = BRR_EDECODE;
-        m->error = "could not decode Assessment";
-        return;
+    size_t added = 0;
+    for (size_t i = 0; i < as->n_claims; i++) {
+        const Brr__V1__Claim *c = as->claims[i];
+        size_t k = dist_arr_find_claim(&it->a, c->organisation, c->reference);
+        if (k != DIST_NONE) {
+            if (!it->a.claims[k].withdrawn)
+                dist_arr_claim_set(&it->a, c->organisation, c->reference,
+                                   c->open_cents);
+        } else if (c->open_cents > 0 &&
+                   dist_arr_claim_new(&it->a, c->organisation, c->reference,
+                                      c->open_cents, claim_day(c)) == 0) {
+            added++;
+        }
     }
+    if (as->kind == BRR__V1__KIND__KIND_MAATWERK)
+        it->a.amount = as->instalment_cents;
+    else if (it->a.amount <= BRR_CENTS_MAX - as->instalment_cents)
+        it->a.amount += as->instalment_cents;
+    if (as->months > it->months)
+        it->months = as->months;
+    it->a.events |= DIST_EV_AMENDED;
+    it->a.dirty = 1;
+    it->resplit = 1;
+    remember(it, m, as, b);
+    dist_batch_history(
+        b, it->id, NULL, "application.amends", dist_state_name(it->a.state),
+        json_pack("{s:s, s:s, s:I, s:I}", "application_id", as->application_id,
+                  "assessment_id", as->assessment_id, "claims_added",
+                  (json_int_t)added, "instalment_cents",
+                  (json_int_t)it->a.amount));
+}
+
+static void on_assessment(brr_msg_t *m, const Brr__V1__Assessment *as,
+                          dist_batch_t *b, brr_outbox_t *ob)
+{
+    dist_item_t *live;
     if (!as->eligible) {
         reject(m, as, ob, as->reasons, as->n_reasons);
         return;
     }
-    if (live_has(b, as->citizen_ref)) {
-        /* DOMAIN §1: a second application amends the live arrangement.
-         * Amending is the arrangement lifecycle's work; until it lands the
-         * application is refused with a reason instead of a second
-         * arrangement being opened. */
-        static char *why[] = {"ACTIVE_ARRANGEMENT_EXISTS"};
-        reject(m, as, ob, why, 1);
+    live = dist_batch_live(b, as->citizen_ref);
+    if (live != NULL)
+        amend(m, as, live, b);
+    else
+        create(m, as, b);
+}
+
+/* Pause started or ended: the state, the instalments in the pause, and
+ * every organisation of the arrangement hears of it.  A pause event for an
+ * arrangement that is no longer active or paused has nothing to change. */
+static void on_pause(brr_msg_t *m, const Brr__V1__PauseEvent *pe,
+                     dist_batch_t *b, brr_outbox_t *ob)
+{
+    int started = strcmp(pe->event_type, "pause.started") == 0;
+    dist_item_t *it = dist_batch_find(b, pe->arrangement_id);
+    int rc;
+
+    if (it == NULL) {
+        brr_log_warn("pause for an unknown arrangement", "eid", m->event_id,
+                     NULL);
         return;
     }
-    create(m, as, b, ob, a);
-}
-
-/* Pause started or ended: the arrangement's state and every organisation
- * of it hear about it. */
-static int on_pause(brr_msg_t *m, brr_pg_t *pg, batch_t *b, brr_outbox_t *ob,
-                    brr_arena_t *a)
-{
-    Brr__V1__PauseEvent *pe = brr__v1__pause_event__unpack(
-        brr_arena_protobuf(a), m->len, m->value);
-    PGresult *res;
-    const char *p[2];
-    int started, rc;
-    Brr__V1__ArrangementState state;
-    char eid[40];
-
-    if (pe == NULL) {
-        m->rc = BRR_EDECODE;
-        m->error = "could not decode PauseEvent";
-        return 0;
+    if (started) {
+        int32_t start = b->today;
+        if (pe->start_date[0] != '\0')
+            dist_date_parse(pe->start_date, strlen(pe->start_date), &start);
+        rc = dist_arr_pause(&it->a, start);
+    } else {
+        rc = dist_arr_resume(&it->a);
     }
-    started = strcmp(pe->event_type, "pause.started") == 0;
-    if (!started && strcmp(pe->event_type, "pause.ended") != 0)
-        return 0; /* scheduled, cancelled, refused: no effect on shares */
-    state = started ? BRR__V1__ARRANGEMENT_STATE__GEPAUZEERD
-                    : BRR__V1__ARRANGEMENT_STATE__ACTIEF;
-    p[0] = pe->arrangement_id;
-    p[1] = state_name(state);
-    rc = brr_pg_query(pg,
-                      "UPDATE distribution.arrangements SET state = $2, "
-                      "version = version + 1, updated_at = now() "
-                      "WHERE arrangement_id = $1::uuid "
-                      "AND state IN ('ACTIEF', 'GEPAUZEERD') "
-                      "RETURNING instalment_cents, months, "
-                      "coalesce(first_due_date::text, '')",
-                      2, p, &res);
-    if (rc != 0)
-        return rc;
-    if (PQntuples(res) == 0) {
-        PQclear(res);
-        m->rc = BRR_ENOTFOUND;
-        m->error = "pause for an arrangement that is not active";
-        return 0;
-    }
-    PQclear(res);
-    rc = brr_pg_query(pg,
-                      "SELECT organisation, reference, open_cents, "
-                      "share_cents FROM distribution.claims "
-                      "WHERE arrangement_id = $1::uuid "
-                      "ORDER BY organisation, due_date NULLS LAST, reference",
-                      1, p, &res);
-    if (rc != 0)
-        return rc;
-    for (int i = 0; i < PQntuples(res);) {
-        Brr__V1__OrganisationEvent oe = BRR__V1__ORGANISATION_EVENT__INIT;
-        const char *org = brr_arena_strdup(a, PQgetvalue(res, i, 0));
-        Brr__V1__ClaimShare **cs =
-            brr_arena_calloc(a, (size_t)PQntuples(res), sizeof(*cs));
-        char topic[200], oeid[40];
-        int64_t share = 0;
-        size_t ncs = 0;
-        for (; i < PQntuples(res) && strcmp(PQgetvalue(res, i, 0), org) == 0;
-             i++) {
-            cs[ncs] = brr_arena_alloc(a, sizeof(Brr__V1__ClaimShare));
-            brr__v1__claim_share__init(cs[ncs]);
-            cs[ncs]->reference = brr_arena_strdup(a, PQgetvalue(res, i, 1));
-            cs[ncs]->open_cents = strtoll(PQgetvalue(res, i, 2), NULL, 10);
-            cs[ncs]->share_cents = strtoll(PQgetvalue(res, i, 3), NULL, 10);
-            share += cs[ncs]->share_cents;
-            ncs++;
-        }
-        oe.event_type = started ? "arrangement.paused" : "arrangement.resumed";
-        oe.arrangement_id = pe->arrangement_id;
-        oe.organisation = (char *)org;
-        oe.state = state;
-        oe.instalment_cents = share;
-        oe.claims = cs;
-        oe.n_claims = ncs;
-        oe.pause_start = pe->start_date;
-        oe.pause_end = pe->end_date;
-        org_topic(org, topic, sizeof(topic));
-        brr_outbox_add(ob, topic, m->key, "arrangement", pe->arrangement_id,
-                       oe.event_type, &oe.base, m->traceparent, oeid);
-        history(b, pe->arrangement_id, oeid, "organisation.notified",
-                state_name(state), json_pack("{s:s}", "organisation", org));
-    }
-    PQclear(res);
-    {
-        Brr__V1__ArrangementEvent ev = BRR__V1__ARRANGEMENT_EVENT__INIT;
-        ev.event_type = started ? "arrangement.paused" : "arrangement.resumed";
-        ev.arrangement_id = pe->arrangement_id;
-        ev.citizen_ref = pe->citizen_ref;
-        ev.state = state;
-        brr_outbox_add(ob, TOPIC_ARRANGEMENTS, m->key, "arrangement",
-                       pe->arrangement_id, ev.event_type, &ev.base,
-                       m->traceparent, eid);
-        history(b, pe->arrangement_id, eid, ev.event_type, state_name(state),
-                json_pack("{s:s, s:s, s:s}", "pause_id", pe->pause_id,
-                          "start_date", pe->start_date, "end_date",
-                          pe->end_date));
-    }
-    return 0;
-}
-
-static void collect_live(void *arg, const PGresult *res)
-{
-    void **ctx = arg;
-    batch_t *b = ctx[0];
-    brr_arena_t *a = ctx[1];
-    for (int i = 0; i < PQntuples(res); i++)
-        live_add(b, a, PQgetvalue(res, i, 0));
-}
-
-static void queue_rows(brr_pg_pipe_t *pp, json_t *rows, const char *sql)
-{
-    char *doc;
-    const char *p[1];
-    if (json_array_size(rows) == 0)
+    if (rc != 0) {
+        dist_batch_history(b, it->id, m->event_id, "pause.ignored",
+                           dist_state_name(it->a.state),
+                           json_pack("{s:s, s:s}", "pause_id", pe->pause_id,
+                                     "event_type", pe->event_type));
         return;
-    doc = json_dumps(rows, JSON_COMPACT);
-    p[0] = doc;
-    brr_pg_pipe_add(pp, sql, 1, p, NULL, NULL);
-    free(doc);
+    }
+    it->touched = 1;
+    it->traceparent = m->traceparent;
+    it->pause_start = brr_arena_strdup(b->arena, pe->start_date);
+    it->pause_end = brr_arena_strdup(b->arena, pe->end_date);
+    dist_batch_history(
+        b, it->id, m->event_id, pe->event_type, dist_state_name(it->a.state),
+        json_pack("{s:s, s:s, s:s}", "pause_id", pe->pause_id, "start_date",
+                  pe->start_date, "end_date", pe->end_date));
+    dist_batch_notify_all(
+        b, it, started ? "arrangement.paused" : "arrangement.resumed", ob);
+}
+
+static int uuid_ok(const char *s)
+{
+    brr_uuid_t u;
+    return s != NULL && brr_uuid_parse(s, &u) == 0;
 }
 
 static int dist_apply(void *arg, brr_pg_t *pg, brr_pg_pipe_t *pp,
                       brr_msg_t *msgs, size_t n, brr_outbox_t *ob,
                       brr_arena_t *a)
 {
-    batch_t b = {json_array(), json_array(), json_array(), NULL, 0, 0};
-    const char **refs = brr_arena_calloc(a, n + 1, sizeof(char *));
-    size_t nrefs = 0;
-    int rc = 0;
+    void **pb = brr_arena_calloc(a, n + 1, sizeof(void *));
+    const char **ids = brr_arena_calloc(a, n + 1, sizeof(char *));
+    const char **cits = brr_arena_calloc(a, n + 1, sizeof(char *));
+    const char **orgs = brr_arena_calloc(a, n + 1, sizeof(char *));
+    const char **rids = brr_arena_calloc(a, n + 1, sizeof(char *));
+    size_t nids = 0, ncit = 0, nrep = 0;
+    dist_batch_t b;
+    int rc;
     (void)arg;
 
-    /* One round trip tells which citizens already have a live arrangement. */
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(msgs[i].topic, TOPIC_ASSESSMENTS) == 0 && msgs[i].key[0])
-            refs[nrefs++] = msgs[i].key;
-    if (nrefs > 0) {
-        char *lit = brr_pg_array_literal(refs, nrefs);
-        const char *p[1] = {lit};
-        void *ctx[2] = {&b, a};
-        brr_pg_pipe_add(pp,
-                        "SELECT citizen_ref::text FROM "
-                        "distribution.arrangements WHERE citizen_ref = "
-                        "ANY($1::uuid[]) AND state IN ('ACTIEF', "
-                        "'GEPAUZEERD', 'ACHTERSTAND')",
-                        1, p, collect_live, ctx);
-        free(lit);
-        rc = brr_pg_pipe_run(pg, pp);
+    /* Decode everything first, so one load serves the whole batch. */
+    for (size_t i = 0; i < n; i++) {
+        brr_msg_t *m = &msgs[i];
+        ProtobufCAllocator *al = brr_arena_protobuf(a);
+        if (strcmp(m->topic, DIST_TOPIC_ASSESSMENTS) == 0) {
+            Brr__V1__Assessment *as =
+                brr__v1__assessment__unpack(al, m->len, m->value);
+            if (as == NULL || !uuid_ok(as->citizen_ref)) {
+                m->rc = BRR_EDECODE;
+                m->error = "could not decode Assessment";
+                continue;
+            }
+            pb[i] = as;
+            if (as->eligible)
+                cits[ncit++] = as->citizen_ref;
+        } else if (strcmp(m->topic, DIST_TOPIC_PAUSES) == 0) {
+            Brr__V1__PauseEvent *pe =
+                brr__v1__pause_event__unpack(al, m->len, m->value);
+            if (pe == NULL) {
+                m->rc = BRR_EDECODE;
+                m->error = "could not decode PauseEvent";
+                continue;
+            }
+            /* scheduled, cancelled, refused: no effect on the schedule */
+            if ((strcmp(pe->event_type, "pause.started") != 0 &&
+                 strcmp(pe->event_type, "pause.ended") != 0) ||
+                !uuid_ok(pe->arrangement_id))
+                continue;
+            pb[i] = pe;
+            ids[nids++] = pe->arrangement_id;
+        } else if (strcmp(m->topic, DIST_TOPIC_REPORTS) == 0) {
+            Brr__V1__OrganisationReport *r =
+                brr__v1__organisation_report__unpack(al, m->len, m->value);
+            if (r == NULL) {
+                m->rc = BRR_EDECODE;
+                m->error = "could not decode OrganisationReport";
+                continue;
+            }
+            pb[i] = r;
+            if (uuid_ok(r->arrangement_id))
+                ids[nids++] = r->arrangement_id;
+            else
+                r->arrangement_id = "";
+            orgs[nrep] = r->organisation;
+            rids[nrep++] = r->report_id;
+        }
     }
+
+    dist_batch_init(&b, a);
+    rc = dist_batch_load(&b, pg, ids, nids, cits, ncit, orgs, rids, nrep);
     for (size_t i = 0; i < n && rc == 0; i++) {
-        if (strcmp(msgs[i].topic, TOPIC_ASSESSMENTS) == 0)
-            on_assessment(&msgs[i], &b, ob, a);
-        else if (strcmp(msgs[i].topic, TOPIC_PAUSES) == 0)
-            rc = on_pause(&msgs[i], pg, &b, ob, a);
+        brr_msg_t *m = &msgs[i];
+        if (pb[i] == NULL || m->rc != 0)
+            continue;
+        if (strcmp(m->topic, DIST_TOPIC_ASSESSMENTS) == 0)
+            on_assessment(m, pb[i], &b, ob);
+        else if (strcmp(m->topic, DIST_TOPIC_PAUSES) == 0)
+            on_pause(m, pb[i], &b, ob);
+        else
+            dist_report_apply(&b, m, pb[i], ob);
     }
-    if (rc == 0) {
-        queue_rows(pp, b.arrangements,
-                   "INSERT INTO distribution.arrangements (arrangement_id, "
-                   "citizen_ref, state, kind, instalment_cents, months, "
-                   "due_day, first_due_date) SELECT * FROM "
-                   "jsonb_to_recordset($1::jsonb) AS x(arrangement_id uuid, "
-                   "citizen_ref uuid, state text, kind text, instalment_cents "
-                   "bigint, months int, due_day int, first_due_date date)");
-        queue_rows(pp, b.claims,
-                   "INSERT INTO distribution.claims (arrangement_id, "
-                   "organisation, reference, open_cents, due_date, "
-                   "share_cents) SELECT * FROM jsonb_to_recordset($1::jsonb) "
-                   "AS x(arrangement_id uuid, organisation text, reference "
-                   "text, open_cents bigint, due_date date, share_cents "
-                   "bigint)");
-        queue_rows(pp, b.history,
-                   "INSERT INTO distribution.history (arrangement_id, "
-                   "event_id, event_type, state, detail) SELECT * FROM "
-                   "jsonb_to_recordset($1::jsonb) AS x(arrangement_id uuid, "
-                   "event_id uuid, event_type text, state text, detail "
-                   "jsonb)");
-    }
-    json_decref(b.arrangements);
-    json_decref(b.claims);
-    json_decref(b.history);
+    if (rc == 0)
+        rc = dist_batch_finish(&b, pp, ob);
+    dist_batch_free(&b);
     return rc;
 }
 
-static const char *const topics[] = {TOPIC_ASSESSMENTS, TOPIC_PAUSES};
+/* Fires due timers; more may be due at once when the batch was full. */
+static void on_tick(uv_timer_t *t)
+{
+    size_t fired = 0;
+    int rc;
+    (void)t;
+    rc = dist_timers_fire(svc.pg, svc.ob, (size_t)timer_batch, &fired);
+    if (rc != 0) {
+        brr_log_warn("arrangement timers not fired, retrying", "err",
+                     brr_err_name(rc), NULL);
+        return;
+    }
+    if (fired == 0)
+        return;
+    brr_relay_kick(svc.relay);
+    brr_counter_add(fired_total, (double)fired);
+    {
+        char c[24];
+        snprintf(c, sizeof(c), "%zu", fired);
+        brr_log_info("arrangement timers fired", "count", c, NULL);
+    }
+    if (fired == (size_t)timer_batch)
+        uv_timer_start(&tick, on_tick, 0, (uint64_t)tick_ms);
+}
+
+static void on_stop(brr_service_t *s)
+{
+    (void)s;
+    uv_timer_stop(&tick);
+    uv_close((uv_handle_t *)&tick, NULL);
+}
+
+static const char *const topics[] = {DIST_TOPIC_ASSESSMENTS, DIST_TOPIC_PAUSES,
+                                     DIST_TOPIC_REPORTS};
 
 int main(int argc, char **argv)
 {
-    brr_service_t svc;
     brr_service_def_t def = {.name = "brr-distribution",
                              .schema = "distribution",
                              .source = "/brr/distribution",
                              .admin_port = 8083,
                              .topics = topics,
-                             .ntopics = 2,
-                             .apply = dist_apply};
+                             .ntopics = 3,
+                             .apply = dist_apply,
+                             .config = config};
     brr_service_init(&svc, &def, argc, argv);
+    svc.on_stop = on_stop;
+    fired_total = brr_metrics_counter(
+        "brr_distribution_timers_fired_total",
+        "arrangement timers fired (instalments opened, lifecycle steps)", NULL);
+    uv_timer_init(svc.loop, &tick);
+    uv_timer_start(&tick, on_tick, (uint64_t)tick_ms, (uint64_t)tick_ms);
     return brr_service_run(&svc);
 }

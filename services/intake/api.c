@@ -2,15 +2,26 @@
  * api.c: brr-intake's HTTP API for the web-form back ends.
  *
  *   POST /v1/applications               202 {application_id, status}
- *   GET  /v1/applications/{id}          200 {application_id, status, ...}
+ *   GET  /v1/applications/{id}          200 the application's status (ETag)
+ *   GET  /v1/arrangements/{id}          200 the citizen's arrangement: terms
+ *                                       per organisation, schedule, pauses,
+ *                                       history (ETag)
  *   POST /v1/arrangements/{id}/pauses   202 {request_id}
  *
  * Mutual TLS: the channel is the client certificate's CN, never the body.
+ * Each channel has a token bucket (429 with Retry-After when empty).
  * Writes take an Idempotency-Key.  "202" means committed: applications
  * that arrive close together are committed in one transaction (the
  * batcher), so throughput does not fall to one fsync per request, and each
  * request is answered only after that commit.  If the commit fails every
  * request of the batch gets a retryable 503 and nothing of it remains.
+ *
+ * The commits run on committers: each has its own connection and outbox
+ * buffer and runs one batch at a time on libuv's thread pool, so the loop
+ * keeps reading, validating and answering requests while the database
+ * syncs, and up to BRR_INTAKE_COMMITTERS batches are in flight.  A
+ * committer's thread touches only its batch and connection: requests are
+ * answered, metrics counted and the relay kicked back on the loop.
  */
 #include "api.h"
 
@@ -28,6 +39,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "proc.h"
+#include "reports.h"
 #include "uuid.h"
 #include "validate.h"
 
@@ -35,6 +47,8 @@
 #define TOPIC_PAUSE_REQUESTS "brr.pause.requests.v1"
 #define PROBLEM "application/problem+json"
 #define KEY_MAX 128
+#define MAX_CHANNELS 16
+#define MAX_COMMITTERS 8
 
 typedef struct pending {
     struct pending *next;
@@ -49,11 +63,30 @@ typedef struct pending {
     unsigned char pseudonym[32];
     char pseudonym_hex[67];
     /* filled by the flush */
+    int won; /* this request's Idempotency-Key row was inserted */
     char citizen_ref[BRR_UUID_STRLEN + 1];
     int status;
-    char *response; /* malloc'd JSON */
+    int replayed;
+    char *response;           /* malloc'd JSON */
     struct pending *same_key; /* an earlier request in this batch */
 } pending_t;
+
+typedef struct {
+    uv_work_t work;
+    brr_pg_t *pg;
+    brr_pg_pipe_t *pp;
+    brr_outbox_t *ob;
+    pending_t *list;
+    size_t n;
+    int busy;
+    int rc;
+    uint64_t t0;
+} committer_t;
+
+typedef struct {
+    char name[64];
+    intake_bucket_t bucket;
+} channel_t;
 
 static struct {
     brr_service_t *svc;
@@ -62,12 +95,17 @@ static struct {
     uv_timer_t flush_timer;
     pending_t *head, **tail;
     size_t npending;
-    brr_pg_pipe_t *pp;
+    brr_pg_pipe_t *pp; /* post_pause's, on the loop */
+    committer_t committers[MAX_COMMITTERS];
+    size_t ncommitters, nbusy;
+    int stopping;
+    channel_t channels[MAX_CHANNELS];
+    size_t nchannels;
     char **orgs;
     size_t norgs;
-    uint64_t orgs_loaded_ms;
-    brr_counter_t *accepted, *rejected, *replayed, *failed;
-    brr_histogram_t *commit_seconds;
+    uint64_t orgs_loaded_ms, orgs_tried_ms;
+    brr_counter_t *accepted, *rejected, *replayed, *failed, *limited;
+    brr_histogram_t *commit_seconds, *batch_size;
 } api;
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -86,22 +124,48 @@ static void send_problem(h2o_req_t *req, int status, const char *title,
     free(p);
 }
 
+/* The channel of the client certificate: its 1-based index in the
+ * configured channels (out gets the name), or 0 when it is none of them. */
 static int channel_of(h2o_req_t *req, char *out, size_t cap)
 {
-    const char *p = api.conf.channels;
-    size_t n;
     if (brr_http_peer_subject_cn(req, out, cap) != 0)
         return 0;
-    n = strlen(out);
-    while (*p) {
-        size_t l = strcspn(p, ",");
-        if (l == n && strncmp(p, out, n) == 0)
-            return 1;
-        p += l;
-        if (*p == ',')
-            p++;
-    }
+    for (size_t i = 0; i < api.nchannels; i++)
+        if (strcmp(api.channels[i].name, out) == 0)
+            return (int)i + 1;
     return 0;
+}
+
+/* Takes a token from the channel's bucket; answers 429 and returns 0 when
+ * there is none. */
+static int within_rate(h2o_req_t *req, int ch)
+{
+    uint64_t wait_ms =
+        intake_bucket_take(&api.channels[ch - 1].bucket, uv_now(api.svc->loop));
+    char secs[24];
+    if (wait_ms == 0)
+        return 1;
+    snprintf(secs, sizeof(secs), "%llu",
+             (unsigned long long)((wait_ms + 999) / 1000));
+    brr_http_add_header(req, "retry-after", secs);
+    send_problem(req, 429, "too many requests",
+                 "this channel's request rate is above its limit; retry "
+                 "after the number of seconds in Retry-After");
+    brr_counter_inc(api.limited);
+    return 0;
+}
+
+/* Both checks every handler starts with: a known channel, within its rate.
+ * Returns the channel index (1-based) or 0 after answering. */
+static int admit(h2o_req_t *req, char *channel, size_t cap)
+{
+    int ch = channel_of(req, channel, cap);
+    if (ch == 0) {
+        send_problem(req, 403, "unknown channel",
+                     "the client certificate names no intake channel");
+        return 0;
+    }
+    return within_rate(req, ch) ? ch : 0;
 }
 
 static void today(char out[11])
@@ -114,35 +178,50 @@ static void today(char out[11])
 
 static void sha256_hex(const void *data, size_t len, char out[65])
 {
+    static const char hx[] = "0123456789abcdef";
     unsigned char md[32];
     unsigned int n = 0;
     EVP_Digest(data, len, md, &n, EVP_sha256(), NULL);
-    for (unsigned int i = 0; i < n; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
+    for (unsigned int i = 0; i < n; i++) {
+        out[2 * i] = hx[md[i] >> 4];
+        out[2 * i + 1] = hx[md[i] & 15];
+    }
+    out[2 * n] = '\0';
 }
 
 /* The organisation registry, read (not owned) from connector's schema and
- * refreshed every 30 s so a new organisation is accepted without restart. */
-static void load_orgs(void)
+ * refreshed every 30 s so a new organisation is accepted without restart.
+ * Returns 0 when a registry is known (perhaps an older one while the
+ * database is away), else BRR_EDBTRANSIENT: without it no claim can be
+ * judged, and the answer must be a retryable 503, not a refusal. */
+static int load_orgs(void)
 {
     PGresult *res;
     uint64_t now = uv_now(api.svc->loop);
     if (api.orgs != NULL && now - api.orgs_loaded_ms < 30000)
-        return;
-    if (brr_pg_query(api.svc->pg,
+        return 0;
+    /* the database failed just now: do not stall every request on it */
+    if (api.orgs_tried_ms != 0 && now - api.orgs_tried_ms < 1000)
+        return api.orgs != NULL ? 0 : BRR_EDBTRANSIENT;
+    api.orgs_tried_ms = now;
+    if (brr_pg_ensure(api.svc->pg) != 0 ||
+        brr_pg_query(api.svc->pg,
                      "SELECT code FROM connector.organisations "
                      "WHERE left_on IS NULL OR left_on > current_date",
                      0, NULL, &res) != 0)
-        return;
+        return api.orgs != NULL ? 0 : BRR_EDBTRANSIENT;
     for (size_t i = 0; i < api.norgs; i++)
         free(api.orgs[i]);
     free(api.orgs);
     api.norgs = (size_t)PQntuples(res);
     api.orgs = calloc(api.norgs + 1, sizeof(char *));
+    if (api.orgs == NULL)
+        abort();
     for (size_t i = 0; i < api.norgs; i++)
         api.orgs[i] = strdup(PQgetvalue(res, (int)i, 0));
     PQclear(res);
     api.orgs_loaded_ms = now;
+    return 0;
 }
 
 static int org_known(void *arg, const char *code)
@@ -169,6 +248,19 @@ static int idempotency_key(h2o_req_t *req, char out[KEY_MAX + 1])
     return 1;
 }
 
+static char *hex(const unsigned char *b, size_t n, char *out)
+{
+    static const char hx[] = "0123456789abcdef";
+    out[0] = '\\';
+    out[1] = 'x';
+    for (size_t i = 0; i < n; i++) {
+        out[2 + 2 * i] = hx[b[i] >> 4];
+        out[3 + 2 * i] = hx[b[i] & 15];
+    }
+    out[2 + 2 * n] = '\0';
+    return out;
+}
+
 /* ---- the batcher -------------------------------------------------------- */
 
 static void on_cancel(void *arg)
@@ -177,6 +269,15 @@ static void on_cancel(void *arg)
     p->cancelled = 1; /* the commit still happens; only the answer is lost */
 }
 
+static char *reused_key_problem(void)
+{
+    return intake_problem(422, "idempotency key reused",
+                          "this Idempotency-Key was used with a different "
+                          "body",
+                          NULL, 0);
+}
+
+/* Answers every request of a batch and frees it; on the loop. */
 static void finish_all(pending_t *list)
 {
     while (list != NULL) {
@@ -184,50 +285,71 @@ static void finish_all(pending_t *list)
         int st = list->status ? list->status : 503;
         const char *body = list->response;
         char *fallback = NULL;
-        if (body == NULL) {
+        if (body == NULL || st == 503) {
             fallback = intake_problem(503, "temporarily unavailable",
                                       "the application was not stored; "
                                       "retry with the same Idempotency-Key",
                                       NULL, 0);
             body = fallback;
+            st = 503;
         }
         if (brr_http_deferred_req(list->d) != NULL && st == 503)
-            brr_http_add_header(brr_http_deferred_req(list->d),
-                                "retry-after", "1");
+            brr_http_add_header(brr_http_deferred_req(list->d), "retry-after",
+                                "1");
         brr_http_deferred_send(list->d, st,
                                st < 300 ? "application/json" : PROBLEM, body,
                                strlen(body));
-        if (st == 202)
+        if (st == 202 && !list->replayed)
             brr_counter_inc(api.accepted);
         else if (st == 503)
             brr_counter_inc(api.failed);
+        if (list->replayed)
+            brr_counter_inc(api.replayed);
         free(fallback);
         free(list->response);
+        OPENSSL_cleanse(list->app.bsn, sizeof(list->app.bsn));
+        OPENSSL_cleanse(&list->app.personal, sizeof(list->app.personal));
         free(list);
         list = next;
     }
 }
 
+static pending_t *find_key(pending_t *list, const char *ch, const char *key)
+{
+    for (pending_t *p = list; p; p = p->next)
+        if (p->same_key == NULL && strcmp(p->channel, ch) == 0 &&
+            strcmp(p->key, key) == 0)
+            return p;
+    return NULL;
+}
+
+/* RETURNING of the key insert: these requests own their key. */
+static void collect_won(void *arg, const PGresult *res)
+{
+    for (int i = 0; i < PQntuples(res); i++) {
+        pending_t *p =
+            find_key(arg, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
+        if (p != NULL)
+            p->won = 1;
+    }
+}
+
+/* The rows of the keys that were there before: the same body replays the
+ * original answer, another body is refused. */
 static void collect_keys(void *arg, const PGresult *res)
 {
-    pending_t *list = arg;
-    /* existing idempotency keys: same body replays, other body is 422 */
     for (int i = 0; i < PQntuples(res); i++) {
-        const char *ch = PQgetvalue(res, i, 0), *key = PQgetvalue(res, i, 1);
-        for (pending_t *p = list; p; p = p->next) {
-            if (p->status || strcmp(p->channel, ch) || strcmp(p->key, key))
-                continue;
-            if (strcmp(p->hash, PQgetvalue(res, i, 2)) == 0) {
-                p->status = atoi(PQgetvalue(res, i, 3));
-                p->response = strdup(PQgetvalue(res, i, 4));
-                brr_counter_inc(api.replayed);
-            } else {
-                p->status = 422;
-                p->response = intake_problem(
-                    422, "idempotency key reused",
-                    "this Idempotency-Key was used with a different body",
-                    NULL, 0);
-            }
+        pending_t *p =
+            find_key(arg, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
+        if (p == NULL || p->won)
+            continue;
+        if (strcmp(p->hash, PQgetvalue(res, i, 2)) == 0) {
+            p->status = atoi(PQgetvalue(res, i, 3));
+            p->response = strdup(PQgetvalue(res, i, 4));
+            p->replayed = 1;
+        } else {
+            p->status = 422;
+            p->response = reused_key_problem();
         }
     }
 }
@@ -236,215 +358,260 @@ static void collect_citizens(void *arg, const PGresult *res)
 {
     pending_t *list = arg;
     for (int i = 0; i < PQntuples(res); i++) {
-        const char *hex = PQgetvalue(res, i, 1);
+        const char *hx = PQgetvalue(res, i, 1);
         for (pending_t *p = list; p; p = p->next)
-            if (strcmp(p->pseudonym_hex, hex) == 0)
+            if (strcmp(p->pseudonym_hex, hx) == 0)
                 snprintf(p->citizen_ref, sizeof(p->citizen_ref), "%s",
                          PQgetvalue(res, i, 0));
     }
 }
 
-static char *hex(const unsigned char *b, size_t n, char *out)
+static char *accepted_response(const pending_t *p)
 {
-    out[0] = '\\';
-    out[1] = 'x';
-    for (size_t i = 0; i < n; i++)
-        snprintf(out + 2 + 2 * i, 3, "%02x", b[i]);
-    return out;
+    char buf[128];
+    snprintf(buf, sizeof(buf),
+             "{\"application_id\":\"%s\",\"status\":\"ONTVANGEN\"}", p->app_id);
+    return strdup(buf);
 }
 
-/* One transaction for every pending application: two round trips. */
-static int flush_batch(pending_t *list)
+static void queue_text(brr_pg_pipe_t *pp, const char *sql, const char *doc,
+                       brr_pg_result_cb cb, void *arg)
 {
-    brr_pg_t *pg = api.svc->pg;
-    json_t *keys = json_array(), *citizens = json_array(),
-           *apps = json_array(), *idem = json_array();
-    char *doc;
-    const char *p1[1];
+    const char *p1[1] = {doc};
+    brr_pg_pipe_add(pp, sql, 1, p1, cb, arg);
+}
+
+static void queue_doc(brr_pg_pipe_t *pp, const char *sql, json_t *doc_json,
+                      brr_pg_result_cb cb, void *arg)
+{
+    char *doc = json_dumps(doc_json, JSON_COMPACT);
+    queue_text(pp, sql, doc, cb, arg);
+    free(doc);
+}
+
+/* The event and the rows of one accepted application. */
+static int add_accepted(committer_t *c, pending_t *p, int64_t now_ms,
+                        json_t *apps)
+{
+    Brr__V1__Application a = BRR__V1__APPLICATION__INIT;
+    Brr__V1__Claim *cl[INTAKE_MAX_CLAIMS], cls[INTAKE_MAX_CLAIMS];
+    json_t *row, *personal;
+    a.application_id = p->app_id;
+    a.citizen_ref = p->citizen_ref;
+    a.channel = p->channel;
+    a.kind = p->app.maatwerk ? BRR__V1__KIND__KIND_MAATWERK
+                             : BRR__V1__KIND__KIND_STANDARD;
+    for (size_t i = 0; i < p->app.nclaims; i++) {
+        brr__v1__claim__init(&cls[i]);
+        cls[i].organisation = p->app.claims[i].organisation;
+        cls[i].reference = p->app.claims[i].reference;
+        cls[i].open_cents = p->app.claims[i].open_cents;
+        cls[i].due_date = p->app.claims[i].due_date;
+        cls[i].under_objection = p->app.claims[i].under_objection;
+        cl[i] = &cls[i];
+    }
+    a.claims = cl;
+    a.n_claims = p->app.nclaims;
+    a.requested_instalment_cents = p->app.requested_instalment_cents;
+    a.due_day = p->app.due_day;
+    a.reference_date = p->app.reference_date;
+    a.submitted_at_ms = now_ms;
+    a.household = p->app.household;
+    a.aow_age = p->app.aow_age;
+    a.net_income_cents = p->app.net_income_cents;
+    a.partner_net_income_cents = p->app.partner_net_income_cents;
+    a.extra_housing_cents = p->app.extra_housing_cents;
+    brr_outbox_add(c->ob, TOPIC_APPLICATIONS, p->citizen_ref, "application",
+                   p->app_id, "application.submitted", &a.base,
+                   p->traceparent[0] ? p->traceparent : NULL, NULL);
+    row = json_pack("{s:s, s:s, s:s, s:s, s:o}", "application_id", p->app_id,
+                    "citizen_ref", p->citizen_ref, "channel", p->channel,
+                    "kind", p->app.maatwerk ? "maatwerk" : "standard", "body",
+                    intake_app_public_json(&p->app));
+    /* Contact details and refund account: sealed with the application id
+     * as context, never in the body, the event or a log line. */
+    if ((personal = intake_app_personal_json(&p->app)) != NULL) {
+        char *plain = json_dumps(personal, JSON_COMPACT);
+        size_t n = strlen(plain);
+        unsigned char *enc = malloc(n + INTAKE_SEAL_OVERHEAD);
+        char *enc_hex = malloc(2 * (n + INTAKE_SEAL_OVERHEAD) + 3);
+        int rc;
+        if (enc == NULL || enc_hex == NULL)
+            abort();
+        rc = intake_seal(&api.conf.keys, p->app_id, plain, n, enc);
+        OPENSSL_cleanse(plain, n);
+        free(plain);
+        json_decref(personal);
+        if (rc == 0)
+            json_object_set_new(
+                row, "personal_enc",
+                json_string(hex(enc, n + INTAKE_SEAL_OVERHEAD, enc_hex)));
+        free(enc);
+        free(enc_hex);
+        if (rc != 0) {
+            json_decref(row);
+            return rc;
+        }
+        json_object_set_new(row, "personal_key_id",
+                            json_string(api.conf.keys.current.id));
+    }
+    json_array_append_new(apps, row);
+    return 0;
+}
+
+/* One transaction for a batch, two round trips; runs on a committer's
+ * thread.  Round trip 1 claims the Idempotency-Keys first (a key held by
+ * a concurrent transaction makes this one wait for it, so the same key
+ * sent twice at once creates one application), reads the keys that were
+ * there before, and finds or creates the citizens; round trip 2 inserts
+ * the applications and their events and commits.  Rows are inserted in
+ * key order so concurrent batches cannot deadlock. */
+static int flush_batch(committer_t *c)
+{
+    pending_t *list = c->list;
+    brr_pg_t *pg = c->pg;
+    json_t *keys = json_array(), *citizens = json_array(), *apps = json_array();
+    char *keys_doc = NULL;
     int rc;
     int64_t now_ms = brr_now_ms();
 
-    /* round trip 1: which keys exist, and which citizens */
     for (pending_t *p = list; p; p = p->next) {
         unsigned char enc[37];
-        char enc_hex[80];
-        char ref[BRR_UUID_STRLEN + 1];
-        json_array_append_new(keys, json_pack("{s:s, s:s}", "channel",
-                                              p->channel, "key", p->key));
+        char enc_hex[80], ref[BRR_UUID_STRLEN + 1];
+        brr_uuid_t u;
         if (p->same_key != NULL)
             continue;
-        if (intake_bsn_encrypt(&api.conf.keys, p->app.bsn, enc) != 0)
-            return BRR_ECRYPTO;
-        {
-            brr_uuid_t u;
-            brr_uuid_v4(&u);
-            brr_uuid_format(&u, ref);
+        if (intake_bsn_encrypt(&api.conf.keys, p->app.bsn, enc) != 0) {
+            rc = BRR_ECRYPTO;
+            goto out;
         }
+        brr_uuid_v4(&u);
+        brr_uuid_format(&u, ref);
+        json_array_append_new(
+            keys,
+            json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s}}", "channel",
+                      p->channel, "key", p->key, "hash", p->hash, "pseudonym",
+                      p->pseudonym_hex, "response", "application_id", p->app_id,
+                      "status", "ONTVANGEN"));
         json_array_append_new(
             citizens,
-            json_pack("{s:s, s:s, s:s, s:s}", "citizen_ref", ref, "pseudonym",
-                      p->pseudonym_hex, "bsn_enc", hex(enc, 37, enc_hex),
-                      "bsn_key_id", api.conf.keys.key_id));
+            json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "channel",
+                      p->channel, "key", p->key, "hash", p->hash, "citizen_ref",
+                      ref, "pseudonym", p->pseudonym_hex, "bsn_enc",
+                      hex(enc, 37, enc_hex), "bsn_key_id",
+                      api.conf.keys.current.id));
     }
-    if ((rc = brr_pg_ensure(pg)) != 0 || (rc = brr_pg_begin(pg)) != 0)
+    if ((rc = brr_pg_ensure(pg)) != 0)
         goto out;
-    doc = json_dumps(keys, JSON_COMPACT);
-    p1[0] = doc;
-    brr_pg_pipe_add(api.pp,
-                    "SELECT k.channel, k.key, encode(k.request_hash, 'hex'), "
-                    "k.status, k.response::text FROM intake.idempotency_keys "
-                    "k JOIN jsonb_to_recordset($1::jsonb) AS x(channel text, "
-                    "key text) USING (channel, key)",
-                    1, p1, collect_keys, list);
-    free(doc);
-    doc = json_dumps(citizens, JSON_COMPACT);
-    p1[0] = doc;
-    brr_pg_pipe_add(api.pp,
-                    "INSERT INTO intake.citizens (citizen_ref, pseudonym, "
-                    "bsn_enc, bsn_key_id) SELECT citizen_ref, "
-                    "decode(substr(pseudonym, 3), 'hex'), "
-                    "decode(substr(bsn_enc, 3), 'hex'), bsn_key_id "
-                    "FROM jsonb_to_recordset($1::jsonb) AS x(citizen_ref "
-                    "uuid, pseudonym text, bsn_enc text, bsn_key_id text) "
-                    "ON CONFLICT (pseudonym) DO NOTHING",
-                    1, p1, NULL, NULL);
-    brr_pg_pipe_add(api.pp,
-                    "SELECT c.citizen_ref::text, '\\x' || "
-                    "encode(c.pseudonym, 'hex') FROM intake.citizens c "
-                    "JOIN jsonb_to_recordset($1::jsonb) AS x(pseudonym text) "
-                    "ON c.pseudonym = decode(substr(x.pseudonym, 3), 'hex')",
-                    1, p1, collect_citizens, list);
-    free(doc);
-    if ((rc = brr_pg_pipe_run(pg, api.pp)) != 0)
+    keys_doc = json_dumps(keys, JSON_COMPACT);
+    brr_pg_pipe_add(c->pp, "BEGIN", 0, NULL, NULL, NULL);
+    queue_text(c->pp,
+               "INSERT INTO intake.idempotency_keys (channel, key, "
+               "request_hash, status, response) SELECT channel, key, "
+               "decode(hash, 'hex'), 202, response FROM "
+               "jsonb_to_recordset($1::jsonb) AS x(channel text, key text, "
+               "hash text, response jsonb) ORDER BY channel, key "
+               "ON CONFLICT DO NOTHING RETURNING channel, key",
+               keys_doc, collect_won, list);
+    queue_text(c->pp,
+               "SELECT k.channel, k.key, encode(k.request_hash, 'hex'), "
+               "k.status, k.response::text FROM intake.idempotency_keys k "
+               "JOIN jsonb_to_recordset($1::jsonb) AS x(channel text, key "
+               "text) USING (channel, key)",
+               keys_doc, collect_keys, list);
+    /* Only for requests whose key now carries their own body: a reused key
+     * with another body stores nothing about that body's citizen. */
+    queue_doc(c->pp,
+              "INSERT INTO intake.citizens (citizen_ref, pseudonym, "
+              "bsn_enc, bsn_key_id) SELECT x.citizen_ref, "
+              "decode(substr(x.pseudonym, 3), 'hex'), "
+              "decode(substr(x.bsn_enc, 3), 'hex'), x.bsn_key_id "
+              "FROM jsonb_to_recordset($1::jsonb) AS x(channel text, key "
+              "text, hash text, citizen_ref uuid, pseudonym text, bsn_enc "
+              "text, bsn_key_id text) JOIN intake.idempotency_keys k ON "
+              "k.channel = x.channel AND k.key = x.key AND k.request_hash = "
+              "decode(x.hash, 'hex') ORDER BY x.pseudonym "
+              "ON CONFLICT (pseudonym) DO NOTHING",
+              citizens, NULL, NULL);
+    queue_text(c->pp,
+               "SELECT c.citizen_ref::text, '\\x' || "
+               "encode(c.pseudonym, 'hex') FROM intake.citizens c "
+               "JOIN jsonb_to_recordset($1::jsonb) AS x(pseudonym text) "
+               "ON c.pseudonym = decode(substr(x.pseudonym, 3), 'hex')",
+               keys_doc, collect_citizens, list);
+    if ((rc = brr_pg_pipe_run(pg, c->pp)) != 0)
         goto out;
 
-    /* round trip 2: the applications, their keys, the outbox, COMMIT */
     for (pending_t *p = list; p; p = p->next) {
-        Brr__V1__Application a = BRR__V1__APPLICATION__INIT;
-        Brr__V1__Claim *cl[INTAKE_MAX_CLAIMS], cls[INTAKE_MAX_CLAIMS];
-        json_t *resp;
-        char *rtext;
-        if (p->status != 0 || p->same_key != NULL)
+        if (p->same_key != NULL || !p->won)
             continue;
         if (p->citizen_ref[0] == '\0') {
             rc = BRR_EINTERNAL;
             goto out;
         }
-        a.application_id = p->app_id;
-        a.citizen_ref = p->citizen_ref;
-        a.channel = p->channel;
-        a.kind = p->app.maatwerk ? BRR__V1__KIND__KIND_MAATWERK
-                                 : BRR__V1__KIND__KIND_STANDARD;
-        for (size_t i = 0; i < p->app.nclaims; i++) {
-            brr__v1__claim__init(&cls[i]);
-            cls[i].organisation = p->app.claims[i].organisation;
-            cls[i].reference = p->app.claims[i].reference;
-            cls[i].open_cents = p->app.claims[i].open_cents;
-            cls[i].due_date = p->app.claims[i].due_date;
-            cls[i].under_objection = p->app.claims[i].under_objection;
-            cl[i] = &cls[i];
-        }
-        a.claims = cl;
-        a.n_claims = p->app.nclaims;
-        a.requested_instalment_cents = p->app.requested_instalment_cents;
-        a.due_day = p->app.due_day;
-        a.reference_date = p->app.reference_date;
-        a.submitted_at_ms = now_ms;
-        a.household = p->app.household;
-        a.aow_age = p->app.aow_age;
-        a.net_income_cents = p->app.net_income_cents;
-        a.partner_net_income_cents = p->app.partner_net_income_cents;
-        a.extra_housing_cents = p->app.extra_housing_cents;
-        brr_outbox_add(api.svc->ob, TOPIC_APPLICATIONS, p->citizen_ref,
-                       "application", p->app_id, "application.submitted",
-                       &a.base, p->traceparent[0] ? p->traceparent : NULL,
-                       NULL);
-        resp = json_pack("{s:s, s:s}", "application_id", p->app_id, "status",
-                         "ONTVANGEN");
-        rtext = json_dumps(resp, JSON_COMPACT);
-        json_array_append_new(
-            apps, json_pack("{s:s, s:s, s:s, s:s, s:o}", "application_id",
-                            p->app_id, "citizen_ref", p->citizen_ref,
-                            "channel", p->channel, "kind",
-                            p->app.maatwerk ? "maatwerk" : "standard", "body",
-                            intake_app_public_json(&p->app)));
-        json_array_append_new(
-            idem, json_pack("{s:s, s:s, s:s, s:i, s:o}", "channel",
-                            p->channel, "key", p->key, "hash", p->hash,
-                            "status", 202, "response", resp));
+        if ((rc = add_accepted(c, p, now_ms, apps)) != 0)
+            goto out;
         p->status = 202;
-        p->response = rtext;
+        p->response = accepted_response(p);
     }
     if (json_array_size(apps) > 0) {
-        doc = json_dumps(apps, JSON_COMPACT);
-        p1[0] = doc;
-        brr_pg_pipe_add(api.pp,
-                        "INSERT INTO intake.applications (application_id, "
-                        "citizen_ref, channel, kind, body) SELECT * FROM "
-                        "jsonb_to_recordset($1::jsonb) AS x(application_id "
-                        "uuid, citizen_ref uuid, channel text, kind text, "
-                        "body jsonb)",
-                        1, p1, NULL, NULL);
-        free(doc);
-        doc = json_dumps(idem, JSON_COMPACT);
-        p1[0] = doc;
-        /* A conflict here is a concurrent request with the same key on
-         * another connection or instance: the whole batch retries. */
-        brr_pg_pipe_add(api.pp,
-                        "INSERT INTO intake.idempotency_keys (channel, key, "
-                        "request_hash, status, response) SELECT channel, key, "
-                        "decode(hash, 'hex'), status, response FROM "
-                        "jsonb_to_recordset($1::jsonb) AS x(channel text, key "
-                        "text, hash text, status int, response jsonb)",
-                        1, p1, NULL, NULL);
-        free(doc);
-        brr_outbox_queue(api.svc->ob, api.pp);
+        queue_doc(c->pp,
+                  "INSERT INTO intake.applications (application_id, "
+                  "citizen_ref, channel, kind, body, personal_enc, "
+                  "personal_key_id) SELECT application_id, citizen_ref, "
+                  "channel, kind, body, decode(substr(personal_enc, 3), "
+                  "'hex'), personal_key_id FROM jsonb_to_recordset($1::jsonb) "
+                  "AS x(application_id uuid, citizen_ref uuid, channel text, "
+                  "kind text, body jsonb, personal_enc text, personal_key_id "
+                  "text)",
+                  apps, NULL, NULL);
+        brr_outbox_queue(c->ob, c->pp);
     }
-    brr_pg_pipe_add(api.pp, "COMMIT", 0, NULL, NULL, NULL);
-    rc = brr_pg_pipe_run(pg, api.pp);
+    brr_pg_pipe_add(c->pp, "COMMIT", 0, NULL, NULL, NULL);
+    rc = brr_pg_pipe_run(pg, c->pp);
 out:
+    free(keys_doc);
     json_decref(keys);
     json_decref(citizens);
     json_decref(apps);
-    json_decref(idem);
     if (rc != 0) {
-        brr_outbox_clear(api.svc->ob);
+        brr_outbox_clear(c->ob);
         brr_pg_rollback(pg);
     }
     return rc;
 }
 
-static void on_flush(uv_timer_t *t)
+static void commit_work(uv_work_t *w)
 {
-    pending_t *list = api.head;
-    uint64_t t0 = uv_hrtime();
-    int rc;
-    (void)t;
+    committer_t *c = w->data;
+    c->rc = flush_batch(c);
+}
 
-    api.head = NULL;
-    api.tail = &api.head;
-    api.npending = 0;
-    if (list == NULL)
-        return;
-    /* an earlier request with the same key in this batch answers for both */
-    for (pending_t *p = list; p; p = p->next)
-        for (pending_t *q = list; q != p; q = q->next)
-            if (q->same_key == NULL && strcmp(q->channel, p->channel) == 0 &&
-                strcmp(q->key, p->key) == 0) {
-                p->same_key = q;
-                break;
-            }
-    rc = flush_batch(list);
+static void dispatch(void);
+
+static void commit_done(uv_work_t *w, int status)
+{
+    committer_t *c = w->data;
+    pending_t *list = c->list;
+    int rc = status != 0 ? BRR_EINTERNAL : c->rc;
+
+    c->list = NULL;
+    c->busy = 0;
+    api.nbusy--;
     if (rc != 0) {
         for (pending_t *p = list; p; p = p->next) {
             p->status = 0;
+            p->replayed = 0;
             free(p->response);
             p->response = NULL;
         }
-        brr_log_warn("application batch not committed, answered 503",
-                     "err", brr_err_name(rc), NULL);
+        brr_log_warn("application batch not committed, answered 503", "err",
+                     brr_err_name(rc), NULL);
     } else {
-        brr_relay_kick(api.svc->relay);
+        if (api.svc->relay != NULL)
+            brr_relay_kick(api.svc->relay);
+        /* an earlier request with the same key in this batch answers for
+         * the later ones */
         for (pending_t *p = list; p; p = p->next) {
             pending_t *q = p->same_key;
             if (q == NULL)
@@ -452,18 +619,78 @@ static void on_flush(uv_timer_t *t)
             if (strcmp(q->hash, p->hash) == 0) {
                 p->status = q->status;
                 p->response = q->response ? strdup(q->response) : NULL;
+                p->replayed = 1;
             } else {
                 p->status = 422;
-                p->response = intake_problem(
-                    422, "idempotency key reused",
-                    "this Idempotency-Key was used with a different body",
-                    NULL, 0);
+                p->response = reused_key_problem();
             }
         }
     }
     brr_histogram_observe(api.commit_seconds,
-                          (double)(uv_hrtime() - t0) / 1e9);
+                          (double)(uv_hrtime() - c->t0) / 1e9);
+    brr_histogram_observe(api.batch_size, (double)c->n);
     finish_all(list);
+    if (!api.stopping)
+        dispatch();
+    else if (api.nbusy == 0)
+        for (size_t i = 0; i < api.ncommitters; i++) {
+            brr_pg_close(api.committers[i].pg);
+            brr_pg_pipe_free(api.committers[i].pp);
+            brr_outbox_free(api.committers[i].ob);
+            memset(&api.committers[i], 0, sizeof(api.committers[i]));
+        }
+}
+
+/* Hands the pending requests (up to flush_max) to a free committer. */
+static void dispatch(void)
+{
+    committer_t *c = NULL;
+    pending_t *list = api.head, *last = NULL, *p;
+    size_t n = 0;
+
+    if (api.head == NULL)
+        return;
+    for (size_t i = 0; i < api.ncommitters && c == NULL; i++)
+        if (!api.committers[i].busy && api.committers[i].pg != NULL)
+            c = &api.committers[i];
+    if (c == NULL)
+        return; /* the next commit_done dispatches */
+    for (p = list; p != NULL && n < api.conf.flush_max; p = p->next) {
+        last = p;
+        n++;
+    }
+    api.head = last->next;
+    last->next = NULL;
+    if (api.head == NULL)
+        api.tail = &api.head;
+    api.npending -= n;
+    for (p = list; p; p = p->next)
+        for (pending_t *q = list; q != p; q = q->next)
+            if (q->same_key == NULL && strcmp(q->channel, p->channel) == 0 &&
+                strcmp(q->key, p->key) == 0) {
+                p->same_key = q;
+                break;
+            }
+    c->list = list;
+    c->n = n;
+    c->busy = 1;
+    c->rc = 0;
+    c->t0 = uv_hrtime();
+    c->work.data = c;
+    api.nbusy++;
+    if (uv_queue_work(api.svc->loop, &c->work, commit_work, commit_done) != 0) {
+        c->rc = BRR_EINTERNAL;
+        commit_done(&c->work, 0);
+        return;
+    }
+    if (api.head != NULL)
+        dispatch();
+}
+
+static void on_flush(uv_timer_t *t)
+{
+    (void)t;
+    dispatch();
 }
 
 /* ---- handlers ----------------------------------------------------------- */
@@ -480,10 +707,8 @@ static int post_application(h2o_req_t *req, void *data)
     p = calloc(1, sizeof(*p));
     if (p == NULL)
         abort();
-    if (!channel_of(req, p->channel, sizeof(p->channel))) {
+    if (!admit(req, p->channel, sizeof(p->channel))) {
         free(p);
-        send_problem(req, 403, "unknown channel",
-                     "the client certificate names no intake channel");
         return 0;
     }
     if (!idempotency_key(req, p->key)) {
@@ -499,16 +724,31 @@ static int post_application(h2o_req_t *req, void *data)
                      "the application exceeds the size limit");
         return 0;
     }
-    load_orgs();
+    if (api.stopping) {
+        free(p);
+        brr_http_add_header(req, "retry-after", "1");
+        send_problem(req, 503, "temporarily unavailable",
+                     "the service is stopping; retry");
+        return 0;
+    }
+    if (load_orgs() != 0) {
+        free(p);
+        brr_http_add_header(req, "retry-after", "1");
+        send_problem(req, 503, "temporarily unavailable",
+                     "the organisation registry cannot be read; retry with "
+                     "the same Idempotency-Key");
+        return 0;
+    }
     today(day);
-    rc = intake_app_parse(body, len, p->channel, day, org_known, NULL,
-                          &p->app);
+    rc = intake_app_parse(body, len, p->channel, day, org_known, NULL, &p->app);
     if (rc != 0) {
         char *prob = intake_problem(400, "invalid application",
                                     "one or more fields are invalid",
                                     p->app.errors, p->app.nerrors);
         send_json(req, 400, PROBLEM, prob);
         free(prob);
+        OPENSSL_cleanse(p->app.bsn, sizeof(p->app.bsn));
+        OPENSSL_cleanse(&p->app.personal, sizeof(p->app.personal));
         free(p);
         brr_counter_inc(api.rejected);
         return 0;
@@ -526,51 +766,136 @@ static int post_application(h2o_req_t *req, void *data)
     *api.tail = p;
     api.tail = &p->next;
     if (++api.npending >= api.conf.flush_max)
-        on_flush(&api.flush_timer);
+        dispatch();
     else if (!uv_is_active((uv_handle_t *)&api.flush_timer))
         uv_timer_start(&api.flush_timer, on_flush, 1, 0);
     return 0;
 }
 
-static int get_application(h2o_req_t *req, void *data)
+/* Does an If-None-Match header list etag (or "*")?  Weak comparison, as
+ * RFC 9110 asks for If-None-Match. */
+static int etag_matches(h2o_req_t *req, const char *etag)
+{
+    const char *v, *end;
+    size_t n, el = strlen(etag);
+    if (brr_http_header(req, "if-none-match", &v, &n) != 0)
+        return 0;
+    end = v + n;
+    while (v < end) {
+        const char *t;
+        while (v < end && (*v == ' ' || *v == '\t' || *v == ','))
+            v++;
+        if (v < end && *v == '*')
+            return 1;
+        if (end - v > 2 && v[0] == 'W' && v[1] == '/')
+            v += 2;
+        t = v;
+        while (v < end && *v != ',')
+            v++;
+        while (v > t && (v[-1] == ' ' || v[-1] == '\t'))
+            v--;
+        if ((size_t)(v - t) == el && memcmp(t, etag, el) == 0)
+            return 1;
+        while (v < end && *v != ',')
+            v++;
+    }
+    return 0;
+}
+
+/* 200 with an ETag (the body's digest), or 304 when the client has it. */
+static void send_with_etag(h2o_req_t *req, const char *body)
+{
+    char digest[65], etag[40];
+    sha256_hex(body, strlen(body), digest);
+    snprintf(etag, sizeof(etag), "\"%.32s\"", digest);
+    brr_http_add_header(req, "etag", etag);
+    brr_http_add_header(req, "cache-control", "private, no-cache");
+    if (etag_matches(req, etag))
+        brr_http_send(req, 304, NULL, NULL, 0);
+    else
+        send_json(req, 200, "application/json", body);
+}
+
+/* The id after prefix in the path, when it is a UUID and nothing follows. */
+static int path_id(h2o_req_t *req, const char *prefix, char id[64])
+{
+    size_t pl = strlen(prefix);
+    size_t n = req->path_normalized.len - pl;
+    brr_uuid_t u;
+    if (req->path_normalized.len < pl || n >= 64)
+        return 0;
+    memcpy(id, req->path_normalized.base + pl, n);
+    id[n] = '\0';
+    return brr_uuid_parse(id, &u) == 0;
+}
+
+/* A read for this channel: the one JSON text of sql ($1 id, $2 channel). */
+static void get_one(h2o_req_t *req, const char *prefix, const char *what,
+                    const char *sql)
 {
     char channel[64], id[64];
-    const char *path = req->path_normalized.base + strlen("/v1/applications/");
-    size_t n = req->path_normalized.len - strlen("/v1/applications/");
-    brr_uuid_t u;
-    PGresult *res;
     const char *params[2];
-    (void)data;
-
-    if (!channel_of(req, channel, sizeof(channel))) {
-        send_problem(req, 403, "unknown channel",
-                     "the client certificate names no intake channel");
-        return 0;
-    }
-    if (n >= sizeof(id) || (memcpy(id, path, n), id[n] = '\0',
-                            brr_uuid_parse(id, &u) != 0)) {
-        send_problem(req, 404, "not found", "no such application");
-        return 0;
+    PGresult *res;
+    if (!admit(req, channel, sizeof(channel)))
+        return;
+    if (!path_id(req, prefix, id)) {
+        send_problem(req, 404, "not found", what);
+        return;
     }
     params[0] = id;
     params[1] = channel;
-    if (brr_pg_query(api.svc->pg,
-                     "SELECT json_build_object('application_id', "
-                     "application_id, 'status', status, 'arrangement_id', "
-                     "arrangement_id, 'reasons', reasons, 'kind', kind, "
-                     "'created_at', created_at, 'updated_at', updated_at)"
-                     "::text FROM intake.applications WHERE application_id "
-                     "= $1::uuid AND channel = $2",
-                     2, params, &res) != 0) {
+    if (brr_pg_ensure(api.svc->pg) != 0 ||
+        brr_pg_query(api.svc->pg, sql, 2, params, &res) != 0) {
         brr_http_add_header(req, "retry-after", "1");
         send_problem(req, 503, "temporarily unavailable", "retry shortly");
-        return 0;
+        return;
     }
     if (PQntuples(res) == 0)
-        send_problem(req, 404, "not found", "no such application");
+        send_problem(req, 404, "not found", what);
     else
-        send_json(req, 200, "application/json", PQgetvalue(res, 0, 0));
+        send_with_etag(req, PQgetvalue(res, 0, 0));
     PQclear(res);
+}
+
+static int get_application(h2o_req_t *req, void *data)
+{
+    (void)data;
+    get_one(req, "/v1/applications/", "no such application",
+            "SELECT json_build_object('application_id', application_id, "
+            "'status', status, 'arrangement_id', arrangement_id, 'reasons', "
+            "reasons, 'kind', kind, 'created_at', created_at, 'updated_at', "
+            "updated_at)::text FROM intake.applications WHERE "
+            "application_id = $1::uuid AND channel = $2");
+    return 0;
+}
+
+/* The citizen's arrangement, for a channel that submitted one of its
+ * applications. */
+static int get_arrangement(h2o_req_t *req, void *data)
+{
+    (void)data;
+    get_one(
+        req, "/v1/arrangements/", "no such arrangement",
+        "SELECT json_build_object('arrangement_id', v.arrangement_id, "
+        "'state', v.state, "
+        "'schedule', json_build_object('instalment_cents', "
+        "v.body->'instalment_cents', 'months', v.body->'months', "
+        "'first_due_date', v.body->'first_due_date'), "
+        "'organisations', coalesce(v.body->'organisations', '[]'), "
+        "'reasons', coalesce(v.body->'reasons', '[]'), "
+        "'pauses', coalesce((SELECT json_agg(json_build_object('pause_id', "
+        "p.pause_id, 'state', p.state, 'start_date', p.start_date, "
+        "'end_date', p.end_date) ORDER BY p.start_date, p.pause_id) FROM "
+        "intake.arrangement_pauses p WHERE p.arrangement_id = "
+        "v.arrangement_id), '[]'), "
+        "'history', coalesce((SELECT json_agg(json_build_object('at', h.at, "
+        "'source', h.source, 'event_type', h.event_type, 'state', h.state) "
+        "ORDER BY h.id) FROM intake.arrangement_history h WHERE "
+        "h.arrangement_id = v.arrangement_id), '[]'), "
+        "'updated_at', v.updated_at)::text "
+        "FROM intake.arrangements_view v WHERE v.arrangement_id = $1::uuid "
+        "AND EXISTS (SELECT 1 FROM intake.applications a WHERE "
+        "a.arrangement_id = v.arrangement_id AND a.channel = $2)");
     return 0;
 }
 
@@ -636,8 +961,8 @@ static int post_pause(h2o_req_t *req, void *data)
         }
         if (root == NULL || !json_is_object(root) || ne > 0) {
             char *prob = intake_problem(400, "invalid pause request",
-                                        "one or more fields are invalid",
-                                        errs, root ? ne : 0);
+                                        "one or more fields are invalid", errs,
+                                        root ? ne : 0);
             send_json(req, 400, PROBLEM, prob);
             free(prob);
             json_decref(root);
@@ -693,8 +1018,8 @@ static int post_pause(h2o_req_t *req, void *data)
         }
         if (rc == 0 && PQntuples(res) == 1) {
             brr_outbox_add(api.svc->ob, TOPIC_PAUSE_REQUESTS, pr.citizen_ref,
-                           "arrangement", id, "pause.requested", &pr.base,
-                           NULL, NULL);
+                           "arrangement", id, "pause.requested", &pr.base, NULL,
+                           NULL);
             brr_outbox_queue(api.svc->ob, api.pp);
             brr_pg_pipe_add(api.pp, "COMMIT", 0, NULL, NULL, NULL);
             rc = brr_pg_pipe_run(api.svc->pg, api.pp);
@@ -746,10 +1071,46 @@ static int post_pause(h2o_req_t *req, void *data)
     return 0;
 }
 
+/* The pause endpoint behind the same channel rate limit. */
+static int limited_post_pause(h2o_req_t *req, void *data)
+{
+    char channel[64];
+    int ch = channel_of(req, channel, sizeof(channel));
+    if (ch != 0 && !within_rate(req, ch))
+        return 0;
+    return post_pause(req, data);
+}
+
+static int parse_channels(const char *list)
+{
+    const char *p = list;
+    api.nchannels = 0;
+    while (*p) {
+        size_t l = strcspn(p, ",");
+        channel_t *c;
+        if (l == 0 || l >= sizeof(c->name) || api.nchannels == MAX_CHANNELS)
+            return BRR_ECONFIG;
+        c = &api.channels[api.nchannels++];
+        memcpy(c->name, p, l);
+        c->name[l] = '\0';
+        intake_bucket_init(&c->bucket, api.conf.rate_per_s, api.conf.rate_burst,
+                           uv_now(api.svc->loop));
+        p += l;
+        if (*p == ',')
+            p++;
+    }
+    return api.nchannels > 0 ? 0 : BRR_ECONFIG;
+}
+
 int intake_api_start(brr_service_t *svc, const intake_api_conf_t *conf)
 {
     brr_http_tls_t tls = {conf->cert, conf->key, conf->client_ca};
-    brr_http_conf_t hc = {NULL, 0, &tls, conf->max_body, "intake"};
+    brr_http_conf_t hc = {.tls = &tls,
+                          .max_body = conf->max_body,
+                          .name = "intake",
+                          .req_timeout_ms = conf->req_timeout_ms,
+                          .idle_timeout_ms = conf->idle_timeout_ms,
+                          .handshake_timeout_ms = conf->handshake_timeout_ms};
     char host[64];
     const char *colon = strrchr(conf->listen, ':');
     int rc;
@@ -765,40 +1126,70 @@ int intake_api_start(brr_service_t *svc, const intake_api_conf_t *conf)
     api.head = NULL;
     api.tail = &api.head;
     api.pp = brr_pg_pipe_new();
+    if ((rc = parse_channels(conf->channels)) != 0) {
+        brr_log_error("invalid channel list", "channels", conf->channels, NULL);
+        return rc;
+    }
+    api.ncommitters = conf->committers < 1                ? 1
+                      : conf->committers > MAX_COMMITTERS ? MAX_COMMITTERS
+                                                          : conf->committers;
+    for (size_t i = 0; i < api.ncommitters; i++) {
+        committer_t *c = &api.committers[i];
+        /* a database that is down now is retried by each batch */
+        brr_pg_connect(conf->pg_dsn, "brr-intake-commit", &c->pg);
+        c->pp = brr_pg_pipe_new();
+        c->ob = brr_outbox_new("intake", "/brr/intake");
+    }
     api.accepted = brr_metrics_counter("brr_intake_applications_accepted_total",
                                        "applications committed (202)", NULL);
     api.rejected = brr_metrics_counter("brr_intake_applications_invalid_total",
-                                       "applications refused as invalid",
-                                       NULL);
+                                       "applications refused as invalid", NULL);
     api.replayed = brr_metrics_counter(
         "brr_intake_idempotent_replays_total",
         "requests answered from an earlier Idempotency-Key", NULL);
     api.failed = brr_metrics_counter("brr_intake_commit_failures_total",
-                                     "requests answered 503 (retryable)",
-                                     NULL);
+                                     "requests answered 503 (retryable)", NULL);
+    api.limited = brr_metrics_counter("brr_intake_rate_limited_total",
+                                      "requests answered 429", NULL);
     {
         static const double b[] = {0.001, 0.002, 0.005, 0.01, 0.02, 0.05,
                                    0.1,   0.2,   0.5,   1,    2};
+        static const double sz[] = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000};
         api.commit_seconds = brr_metrics_histogram(
             "brr_intake_commit_seconds", "time to commit one batch", b,
             sizeof(b) / sizeof(b[0]), NULL);
+        api.batch_size = brr_metrics_histogram(
+            "brr_intake_batch_size", "applications per committed batch", sz,
+            sizeof(sz) / sizeof(sz[0]), NULL);
     }
     uv_timer_init(svc->loop, &api.flush_timer);
     if ((rc = brr_http_server_init(svc->loop, &hc, &api.srv)) != 0)
         return rc;
-    brr_http_server_route(api.srv, "POST", "/v1/applications",
-                          post_application, NULL);
-    brr_http_server_route(api.srv, "GET", "/v1/applications/",
-                          get_application, NULL);
-    brr_http_server_route(api.srv, "POST", "/v1/arrangements/", post_pause,
+    brr_http_server_route(api.srv, "POST", "/v1/applications", post_application,
                           NULL);
+    brr_http_server_route(api.srv, "GET", "/v1/applications/", get_application,
+                          NULL);
+    brr_http_server_route(api.srv, "GET", "/v1/arrangements/", get_arrangement,
+                          NULL);
+    brr_http_server_route(api.srv, "POST", "/v1/arrangements/",
+                          limited_post_pause, NULL);
+    intake_reports_start(svc, api.srv); /* POST /v1/reports */
     return brr_http_server_start(api.srv);
 }
 
 void intake_api_stop(void)
 {
-    if (api.head != NULL)
-        on_flush(&api.flush_timer);
+    api.stopping = 1;
+    /* What is pending is committed (a free committer takes it now); what
+     * no committer can take any more is answered 503. */
+    dispatch();
+    if (api.head != NULL) {
+        pending_t *list = api.head;
+        api.head = NULL;
+        api.tail = &api.head;
+        api.npending = 0;
+        finish_all(list);
+    }
     uv_timer_stop(&api.flush_timer);
     uv_close((uv_handle_t *)&api.flush_timer, NULL);
     if (api.srv != NULL)
@@ -806,4 +1197,11 @@ void intake_api_stop(void)
     api.srv = NULL;
     brr_pg_pipe_free(api.pp);
     api.pp = NULL;
+    if (api.nbusy == 0)
+        for (size_t i = 0; i < api.ncommitters; i++) {
+            brr_pg_close(api.committers[i].pg);
+            brr_pg_pipe_free(api.committers[i].pp);
+            brr_outbox_free(api.committers[i].ob);
+            memset(&api.committers[i], 0, sizeof(api.committers[i]));
+        }
 }

@@ -9,11 +9,18 @@
 #include "service.h"
 
 typedef struct {
-    const char *listen;      /* host:port */
+    const char *listen; /* host:port */
     const char *cert, *key, *client_ca;
-    const char *channels;    /* comma-separated channel CNs allowed */
+    const char *channels; /* comma-separated channel CNs allowed */
     size_t max_body;
-    size_t flush_max;        /* applications per commit */
+    size_t flush_max;         /* applications per commit */
+    size_t committers;        /* batches committing at once (own connections) */
+    const char *pg_dsn;       /* for the committers' connections */
+    double rate_per_s;        /* per channel: requests per second ... */
+    double rate_burst;        /* ... and the burst above that */
+    uint64_t req_timeout_ms;  /* HTTP/1: whole request (headers and body) */
+    uint64_t idle_timeout_ms; /* HTTP/2: idle connection */
+    uint64_t handshake_timeout_ms; /* TLS handshake */
     intake_keys_t keys;
 } intake_api_conf_t;
 

@@ -1,8 +1,9 @@
 /*
  * brr-intake: the only public HTTP surface.  Accepts applications and pause
  * requests from the web-form back ends (api.c), keeps the BSN encrypted and
- * pseudonymised (bsn.c), and consumes brr.arrangements.events.v1 to keep
- * each application's status and the arrangements view current.
+ * pseudonymised and contact details sealed (bsn.c), and consumes
+ * brr.arrangements.events.v1 and brr.pause.events.v1 to keep each
+ * application's status and the citizen's arrangement view current.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,107 +11,244 @@
 
 #include "api.h"
 #include "brr/v1/arrangement.pb-c.h"
+#include "brr/v1/pause.pb-c.h"
 #include "err.h"
 #include "log.h"
 #include "service.h"
+#include "uuid.h"
 
 #define TOPIC_ARRANGEMENTS "brr.arrangements.events.v1"
+#define TOPIC_PAUSES "brr.pause.events.v1"
 
 static char *listen_addr, *cert, *key, *client_ca, *channels, *bsn_key,
-    *bsn_hmac_key, *bsn_key_id;
-static int64_t max_body, flush_max;
+    *bsn_hmac_key, *bsn_key_id, *bsn_old_keys;
+static int64_t max_body, flush_max, committers, rate, burst, req_timeout,
+    idle_timeout, handshake_timeout;
 static brr_service_t svc;
 
 static const brr_config_entry_t config[] = {
-    {"BRR_INTAKE_LISTEN", BRR_CONF_STRING, &listen_addr, "127.0.0.1:8443", 0,
-     0, 0, "address of the API (host:port)"},
+    {"BRR_INTAKE_LISTEN", BRR_CONF_STRING, &listen_addr, "127.0.0.1:8443", 0, 0,
+     0, "address of the API (host:port)"},
     {"BRR_INTAKE_CERT", BRR_CONF_STRING, &cert, NULL, 0, 0, 0,
      "server certificate (PEM)"},
     {"BRR_INTAKE_KEY", BRR_CONF_STRING, &key, NULL, 0, 0, 0,
      "server key (PEM)"},
     {"BRR_INTAKE_CLIENT_CA", BRR_CONF_STRING, &client_ca, NULL, 0, 0, 0,
      "CA that signs the channels' client certificates"},
-    {"BRR_INTAKE_CHANNELS", BRR_CONF_STRING, &channels,
-     "CJIB,BELASTINGDIENST", 0, 0, 0,
-     "client certificate CNs accepted as channels"},
+    {"BRR_INTAKE_CHANNELS", BRR_CONF_STRING, &channels, "CJIB,BELASTINGDIENST",
+     0, 0, 0, "client certificate CNs accepted as channels"},
     {"BRR_BSN_KEY_FILE", BRR_CONF_STRING, &bsn_key, NULL, 0, 0, 0,
      "32-byte AES-256-GCM key for the BSN"},
     {"BRR_BSN_HMAC_KEY_FILE", BRR_CONF_STRING, &bsn_hmac_key, NULL, 0, 0, 0,
      "32-byte HMAC key for the BSN pseudonym"},
     {"BRR_BSN_KEY_ID", BRR_CONF_STRING, &bsn_key_id, "k1", 0, 0, 0,
      "id of the BSN key (stored with each ciphertext)"},
-    {"BRR_INTAKE_MAX_BODY", BRR_CONF_INT, &max_body, "65536", 1024, 1048576,
-     0, "largest request body in bytes"},
+    {"BRR_BSN_PREVIOUS_KEYS", BRR_CONF_STRING, &bsn_old_keys, "", 0, 0, 0,
+     "earlier keys, read only: id=file[,id=file] (key rotation)"},
+    {"BRR_INTAKE_MAX_BODY", BRR_CONF_INT, &max_body, "65536", 1024, 1048576, 0,
+     "largest request body in bytes"},
     {"BRR_INTAKE_FLUSH_MAX", BRR_CONF_INT, &flush_max, "1000", 1, 10000, 0,
      "applications committed in one transaction at most"},
+    {"BRR_INTAKE_COMMITTERS", BRR_CONF_INT, &committers, "2", 1, 8, 0,
+     "batches committing at once, each on its own connection"},
+    {"BRR_INTAKE_RATE", BRR_CONF_INT, &rate, "10000", 1, 1000000, 0,
+     "requests per second per channel (token bucket)"},
+    {"BRR_INTAKE_BURST", BRR_CONF_INT, &burst, "20000", 1, 10000000, 0,
+     "requests a channel may send at once above its rate"},
+    {"BRR_INTAKE_REQUEST_TIMEOUT_MS", BRR_CONF_INT, &req_timeout, "10000", 100,
+     600000, 0, "HTTP/1.1: time to send a request's headers and body"},
+    {"BRR_INTAKE_IDLE_TIMEOUT_MS", BRR_CONF_INT, &idle_timeout, "10000", 100,
+     600000, 0, "HTTP/2: an idle connection is closed after this"},
+    {"BRR_INTAKE_HANDSHAKE_TIMEOUT_MS", BRR_CONF_INT, &handshake_timeout,
+     "10000", 100, 600000, 0, "time to complete the TLS handshake"},
     {0}};
 
-/* The read model: application status and the arrangements view. */
+static int is_uuid(const char *s)
+{
+    brr_uuid_t u;
+    return s != NULL && brr_uuid_parse(s, &u) == 0;
+}
+
+static json_t *shares_json(const Brr__V1__ArrangementEvent *ev)
+{
+    json_t *orgs = json_array();
+    for (size_t i = 0; i < ev->n_shares; i++) {
+        const Brr__V1__OrganisationShare *sh = ev->shares[i];
+        json_t *claims = json_array();
+        for (size_t c = 0; c < sh->n_claims; c++)
+            json_array_append_new(
+                claims,
+                json_pack("{s:s, s:I, s:I}", "reference",
+                          sh->claims[c]->reference, "open_cents",
+                          (json_int_t)sh->claims[c]->open_cents, "share_cents",
+                          (json_int_t)sh->claims[c]->share_cents));
+        json_array_append_new(orgs, json_pack("{s:s, s:I, s:o}", "organisation",
+                                              sh->organisation, "share_cents",
+                                              (json_int_t)sh->share_cents,
+                                              "claims", claims));
+    }
+    return orgs;
+}
+
+/* One ArrangementEvent: a status row, a view row and a history row. */
+static int add_arrangement(brr_msg_t *m, brr_arena_t *a, json_t *rows,
+                           json_t *hist)
+{
+    Brr__V1__ArrangementEvent *ev = brr__v1__arrangement_event__unpack(
+        brr_arena_protobuf(a), m->len, m->value);
+    const ProtobufCEnumValue *st;
+    json_t *reasons;
+    const char *arr;
+    if (ev == NULL)
+        return BRR_EDECODE;
+    st = protobuf_c_enum_descriptor_get_value(
+        &brr__v1__arrangement_state__descriptor, (int)ev->state);
+    reasons = json_array();
+    for (size_t r = 0; r < ev->n_reasons; r++)
+        json_array_append_new(reasons, json_string(ev->reasons[r]));
+    arr = is_uuid(ev->arrangement_id) ? ev->arrangement_id : NULL;
+    json_array_append_new(
+        rows, json_pack("{s:s?, s:s?, s:s?, s:s, s:s, s:O, s:I, s:i, s:s, s:o}",
+                        "application_id",
+                        is_uuid(ev->application_id) ? ev->application_id : NULL,
+                        "arrangement_id", arr, "citizen_ref",
+                        is_uuid(ev->citizen_ref) ? ev->citizen_ref : NULL,
+                        "state", st ? st->name : "STATE_UNSPECIFIED",
+                        "event_type", ev->event_type, "reasons", reasons,
+                        "instalment_cents", (json_int_t)ev->instalment_cents,
+                        "months", ev->months, "first_due_date",
+                        ev->first_due_date, "organisations", shares_json(ev)));
+    if (arr != NULL)
+        json_array_append_new(
+            hist, json_pack("{s:s, s:s, s:s, s:s, s:{s:o, s:I, s:i, s:s?}}",
+                            "arrangement_id", arr, "source", "arrangement",
+                            "event_type", ev->event_type, "state",
+                            st ? st->name : "STATE_UNSPECIFIED", "detail",
+                            "reasons", reasons, "instalment_cents",
+                            (json_int_t)ev->instalment_cents, "months",
+                            ev->months, "application_id",
+                            ev->application_id[0] ? ev->application_id : NULL));
+    else
+        json_decref(reasons);
+    return 0;
+}
+
+/* One PauseEvent: the pause's row and a history row. */
+static int add_pause(brr_msg_t *m, brr_arena_t *a, json_t *pauses, json_t *hist)
+{
+    Brr__V1__PauseEvent *ev =
+        brr__v1__pause_event__unpack(brr_arena_protobuf(a), m->len, m->value);
+    const char *state;
+    if (ev == NULL)
+        return BRR_EDECODE;
+    if (!is_uuid(ev->arrangement_id))
+        return 0; /* not about an arrangement we can show */
+    state = strncmp(ev->event_type, "pause.", 6) == 0 ? ev->event_type + 6
+                                                      : ev->event_type;
+    if (ev->pause_id[0] && strcmp(state, "refused") != 0)
+        json_array_append_new(
+            pauses,
+            json_pack("{s:s, s:s, s:s, s:s?, s:s?}", "pause_id", ev->pause_id,
+                      "arrangement_id", ev->arrangement_id, "state", state,
+                      "start_date", ev->start_date[0] ? ev->start_date : NULL,
+                      "end_date", ev->end_date[0] ? ev->end_date : NULL));
+    json_array_append_new(
+        hist, json_pack("{s:s, s:s, s:s, s:n, s:{s:s?, s:s?, s:s?}}",
+                        "arrangement_id", ev->arrangement_id, "source", "pause",
+                        "event_type", ev->event_type, "state", "detail",
+                        "pause_id", ev->pause_id[0] ? ev->pause_id : NULL,
+                        "start_date", ev->start_date[0] ? ev->start_date : NULL,
+                        "end_date", ev->end_date[0] ? ev->end_date : NULL));
+    return 0;
+}
+
+static void queue_json(brr_pg_pipe_t *pp, const char *sql, json_t *rows)
+{
+    char *doc;
+    const char *p[1];
+    if (json_array_size(rows) == 0)
+        return;
+    doc = json_dumps(rows, JSON_COMPACT);
+    p[0] = doc;
+    brr_pg_pipe_add(pp, sql, 1, p, NULL, NULL);
+    free(doc);
+}
+
+/* The read model: each application's status, the citizen's arrangement
+ * (terms per organisation, schedule), its pauses and its history.  One
+ * statement per table per batch. */
 static int intake_apply(void *arg, brr_pg_t *pg, brr_pg_pipe_t *pp,
                         brr_msg_t *msgs, size_t n, brr_outbox_t *ob,
                         brr_arena_t *a)
 {
-    json_t *rows = json_array();
+    json_t *rows = json_array(), *pauses = json_array(), *hist = json_array();
     (void)arg;
     (void)pg;
     (void)ob;
     for (size_t i = 0; i < n; i++) {
-        Brr__V1__ArrangementEvent *ev = brr__v1__arrangement_event__unpack(
-            brr_arena_protobuf(a), msgs[i].len, msgs[i].value);
-        const ProtobufCEnumValue *st;
-        json_t *reasons = json_array();
-        if (ev == NULL) {
-            msgs[i].rc = BRR_EDECODE;
-            msgs[i].error = "could not decode ArrangementEvent";
-            json_decref(reasons);
-            continue;
+        int pause = strcmp(msgs[i].topic, TOPIC_PAUSES) == 0;
+        int rc = pause ? add_pause(&msgs[i], a, pauses, hist)
+                       : add_arrangement(&msgs[i], a, rows, hist);
+        if (rc != 0) {
+            msgs[i].rc = rc;
+            msgs[i].error = pause ? "could not decode PauseEvent"
+                                  : "could not decode ArrangementEvent";
         }
-        st = protobuf_c_enum_descriptor_get_value(
-            &brr__v1__arrangement_state__descriptor, (int)ev->state);
-        for (size_t r = 0; r < ev->n_reasons; r++)
-            json_array_append_new(reasons, json_string(ev->reasons[r]));
-        json_array_append_new(
-            rows,
-            json_pack("{s:s?, s:s?, s:s, s:s, s:o, s:I, s:i, s:s}",
-                      "application_id",
-                      ev->application_id[0] ? ev->application_id : NULL,
-                      "arrangement_id",
-                      ev->arrangement_id[0] ? ev->arrangement_id : NULL,
-                      "citizen_ref", ev->citizen_ref, "state",
-                      st ? st->name : "STATE_UNSPECIFIED", "reasons", reasons,
-                      "instalment_cents", (json_int_t)ev->instalment_cents,
-                      "months", ev->months, "first_due_date",
-                      ev->first_due_date));
     }
-    if (json_array_size(rows) > 0) {
-        char *doc = json_dumps(rows, JSON_COMPACT);
-        const char *p[1] = {doc};
-        brr_pg_pipe_add(pp,
-                        "UPDATE intake.applications a SET status = x.state, "
-                        "arrangement_id = x.arrangement_id, reasons = "
-                        "x.reasons, updated_at = now() FROM "
-                        "jsonb_to_recordset($1::jsonb) AS x(application_id "
-                        "uuid, arrangement_id uuid, state text, reasons "
-                        "jsonb) WHERE a.application_id = x.application_id",
-                        1, p, NULL, NULL);
-        brr_pg_pipe_add(
-            pp,
-            "INSERT INTO intake.arrangements_view (arrangement_id, "
-            "citizen_ref, state, body) SELECT DISTINCT ON (arrangement_id) "
-            "arrangement_id, citizen_ref, state, jsonb_build_object("
-            "'instalment_cents', instalment_cents, 'months', months, "
-            "'first_due_date', first_due_date) FROM ROWS FROM ("
-            "jsonb_to_recordset($1::jsonb) AS (arrangement_id uuid, "
-            "citizen_ref uuid, state text, instalment_cents bigint, months "
-            "int, first_due_date text)) WITH ORDINALITY AS x(arrangement_id, "
-            "citizen_ref, state, instalment_cents, months, first_due_date, o) "
-            "WHERE arrangement_id IS NOT NULL ORDER BY arrangement_id, o DESC "
-            "ON CONFLICT (arrangement_id) DO UPDATE SET state = "
-            "excluded.state, updated_at = now()",
-            1, p, NULL, NULL);
-        free(doc);
-    }
+    queue_json(pp,
+               "UPDATE intake.applications a SET status = x.state, "
+               "arrangement_id = x.arrangement_id, reasons = x.reasons, "
+               "updated_at = now() FROM jsonb_to_recordset($1::jsonb) AS "
+               "x(application_id uuid, arrangement_id uuid, state text, "
+               "reasons jsonb) WHERE a.application_id = x.application_id",
+               rows);
+    queue_json(
+        pp,
+        "INSERT INTO intake.arrangements_view (arrangement_id, citizen_ref, "
+        "state, body) SELECT DISTINCT ON (arrangement_id) arrangement_id, "
+        "citizen_ref, state, jsonb_build_object('instalment_cents', "
+        "instalment_cents, 'months', months, 'first_due_date', "
+        "first_due_date, 'organisations', organisations, 'reasons', "
+        "reasons, 'event_type', event_type) FROM ROWS FROM ("
+        "jsonb_to_recordset($1::jsonb) AS (arrangement_id uuid, citizen_ref "
+        "uuid, state text, event_type text, instalment_cents bigint, months "
+        "int, first_due_date text, organisations jsonb, reasons jsonb)) "
+        "WITH ORDINALITY AS x(arrangement_id, citizen_ref, state, "
+        "event_type, instalment_cents, months, first_due_date, "
+        "organisations, reasons, o) WHERE arrangement_id IS NOT NULL AND "
+        "citizen_ref IS NOT NULL ORDER BY arrangement_id, o DESC "
+        "ON CONFLICT (arrangement_id) DO UPDATE SET state = excluded.state, "
+        "body = excluded.body, version = intake.arrangements_view.version "
+        "+ 1, updated_at = now()",
+        rows);
+    queue_json(pp,
+               "INSERT INTO intake.arrangement_pauses (pause_id, "
+               "arrangement_id, state, start_date, end_date) SELECT "
+               "DISTINCT ON (pause_id) pause_id, arrangement_id, state, "
+               "start_date, end_date FROM ROWS FROM ("
+               "jsonb_to_recordset($1::jsonb) AS (pause_id text, "
+               "arrangement_id uuid, state text, start_date text, end_date "
+               "text)) WITH ORDINALITY AS x(pause_id, "
+               "arrangement_id, state, start_date, end_date, o) "
+               "ORDER BY pause_id, o DESC ON CONFLICT (pause_id) DO UPDATE "
+               "SET state = excluded.state, start_date = "
+               "coalesce(excluded.start_date, "
+               "intake.arrangement_pauses.start_date), end_date = "
+               "coalesce(excluded.end_date, "
+               "intake.arrangement_pauses.end_date), updated_at = now()",
+               pauses);
+    queue_json(pp,
+               "INSERT INTO intake.arrangement_history (arrangement_id, "
+               "source, event_type, state, detail) SELECT arrangement_id, "
+               "source, event_type, state, coalesce(detail, '{}') FROM ROWS "
+               "FROM (jsonb_to_recordset($1::jsonb) AS (arrangement_id uuid, "
+               "source text, event_type text, state text, detail jsonb)) "
+               "WITH ORDINALITY AS x(arrangement_id, source, event_type, "
+               "state, detail, o) ORDER BY o",
+               hist);
     json_decref(rows);
+    json_decref(pauses);
+    json_decref(hist);
     return 0;
 }
 
@@ -120,7 +258,7 @@ static void on_stop(brr_service_t *s)
     intake_api_stop();
 }
 
-static const char *const topics[] = {TOPIC_ARRANGEMENTS};
+static const char *const topics[] = {TOPIC_ARRANGEMENTS, TOPIC_PAUSES};
 
 int main(int argc, char **argv)
 {
@@ -129,7 +267,7 @@ int main(int argc, char **argv)
                              .source = "/brr/intake",
                              .admin_port = 8081,
                              .topics = topics,
-                             .ntopics = 1,
+                             .ntopics = 2,
                              .apply = intake_apply,
                              .config = config};
     intake_api_conf_t ac;
@@ -149,8 +287,16 @@ int main(int argc, char **argv)
     ac.channels = channels;
     ac.max_body = (size_t)max_body;
     ac.flush_max = (size_t)flush_max;
+    ac.committers = (size_t)committers;
+    ac.pg_dsn = svc.pg_dsn;
+    ac.rate_per_s = (double)rate;
+    ac.rate_burst = (double)burst;
+    ac.req_timeout_ms = (uint64_t)req_timeout;
+    ac.idle_timeout_ms = (uint64_t)idle_timeout;
+    ac.handshake_timeout_ms = (uint64_t)handshake_timeout;
     if (intake_keys_load(&ac.keys, bsn_key, bsn_hmac_key, bsn_key_id, err,
-                         sizeof(err)) != 0) {
+                         sizeof(err)) != 0 ||
+        intake_keys_add_old(&ac.keys, bsn_old_keys, err, sizeof(err)) != 0) {
         brr_log_error("invalid configuration", "err", err, NULL);
         return 2;
     }

@@ -33,23 +33,26 @@ static const brr_config_entry_t config[] = {
      0, "brokers"},
     {0}};
 
+/* The broker does not auto-create topics: make the test topic and the
+ * dead-letter topic beside it (the consumer's outbox publishes there). */
 static void create_topic(void)
 {
     char err[256];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     rd_kafka_t *rk;
-    rd_kafka_NewTopic_t *nt;
+    rd_kafka_NewTopic_t *nt[2];
     rd_kafka_queue_t *q;
     rd_kafka_event_t *ev;
     rd_kafka_conf_set(conf, "bootstrap.servers", brokers, err, sizeof(err));
     rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
-    nt = rd_kafka_NewTopic_new(TOPIC, 4, 1, err, sizeof(err));
+    nt[0] = rd_kafka_NewTopic_new(TOPIC, 4, 1, err, sizeof(err));
+    nt[1] = rd_kafka_NewTopic_new(TOPIC ".dlq", 1, 1, err, sizeof(err));
     q = rd_kafka_queue_new(rk);
-    rd_kafka_CreateTopics(rk, &nt, 1, NULL, q);
+    rd_kafka_CreateTopics(rk, nt, 2, NULL, q);
     ev = rd_kafka_queue_poll(q, 30000);
     if (ev != NULL)
         rd_kafka_event_destroy(ev);
-    rd_kafka_NewTopic_destroy(nt);
+    rd_kafka_NewTopic_destroy_array(nt, 2);
     rd_kafka_queue_destroy(q);
     rd_kafka_destroy(rk);
 }

@@ -218,26 +218,28 @@ static void delay_fire(uv_timer_t *t)
     uv_close((uv_handle_t *)&dl->timer, delay_closed);
 }
 
-/* Answers now, or after delay_ms through a deferred response. */
-static void answer(orgsim_t *os, h2o_req_t *req, int delay_ms, int status,
-                   const char *body, int retry_after)
+/* Answers a deferred request now, or after delay_ms. */
+static void answer_later(orgsim_t *os, brr_http_deferred_t *d, int delay_ms,
+                         int status, const char *body, int retry_after)
 {
     orgsim_delay_t *dl;
 
     if (delay_ms <= 0) {
-        if (retry_after >= 0) {
+        h2o_req_t *req = brr_http_deferred_req(d);
+        if (req != NULL && retry_after >= 0) {
             char ra[16];
             snprintf(ra, sizeof(ra), "%d", retry_after);
             brr_http_add_header(req, "retry-after", ra);
         }
-        brr_http_send(req, status, "application/json", body, strlen(body));
+        brr_http_deferred_send(d, status, "application/json", body,
+                               strlen(body));
         return;
     }
     dl = calloc(1, sizeof(*dl));
     if (dl == NULL)
         abort();
     dl->os = os;
-    dl->d = brr_http_defer(req, NULL, NULL);
+    dl->d = d;
     dl->status = status;
     snprintf(dl->body, sizeof(dl->body), "%s", body);
     if (retry_after >= 0)
@@ -249,6 +251,69 @@ static void answer(orgsim_t *os, h2o_req_t *req, int delay_ms, int status,
         os->delays->prev = dl;
     os->delays = dl;
     uv_timer_start(&dl->timer, delay_fire, (uint64_t)delay_ms, 0);
+}
+
+/* Answers now, or after delay_ms through a deferred response. */
+static void answer(orgsim_t *os, h2o_req_t *req, int delay_ms, int status,
+                   const char *body, int retry_after)
+{
+    if (delay_ms <= 0) {
+        if (retry_after >= 0) {
+            char ra[16];
+            snprintf(ra, sizeof(ra), "%d", retry_after);
+            brr_http_add_header(req, "retry-after", ra);
+        }
+        brr_http_send(req, status, "application/json", body, strlen(body));
+        return;
+    }
+    answer_later(os, brr_http_defer(req, NULL, NULL), delay_ms, status, body,
+                 retry_after);
+}
+
+/* A delivery waiting for its batch to be recorded. */
+typedef struct {
+    orgsim_t *os;
+    brr_http_deferred_t *d;
+    int delay_ms;
+    char org[17];
+    char id[37];
+    char subject[128];
+} orgsim_rec_t;
+
+static void recorded(void *arg, int rc, orgsim_store_result_t res)
+{
+    orgsim_rec_t *r = arg;
+
+    if (rc != 0) {
+        count(r->org, "unavailable");
+        answer_later(r->os, r->d, 0, 503,
+                     "{\"title\":\"could not record the event\","
+                     "\"status\":503}",
+                     -1);
+        free(r);
+        return;
+    }
+    switch (res) {
+    case ORGSIM_DUPLICATE:
+        count(r->org, "duplicate");
+        brr_log_info("duplicate delivery", "org", r->org, "eid", r->id, NULL);
+        answer_later(r->os, r->d, r->delay_ms, 200,
+                     "{\"status\":\"duplicate\"}", -1);
+        break;
+    case ORGSIM_OUT_OF_ORDER:
+        count(r->org, "out_of_order");
+        brr_log_warn("delivery out of order", "org", r->org, "eid", r->id,
+                     "arrangement", r->subject, NULL);
+        answer_later(r->os, r->d, r->delay_ms, 200, "{\"status\":\"received\"}",
+                     -1);
+        break;
+    case ORGSIM_STORED:
+        count(r->org, "received");
+        answer_later(r->os, r->d, r->delay_ms, 200, "{\"status\":\"received\"}",
+                     -1);
+        break;
+    }
+    free(r);
 }
 
 /* ---- POST /orgs/<CODE>/events ---- */
@@ -289,8 +354,8 @@ static int h_events(h2o_req_t *req, void *data)
     size_t idlen, tslen, siglen, len;
     orgsim_fault_t fault = {0};
     orgsim_event_t ev;
-    orgsim_store_result_t res;
-    int rc, delay_ms;
+    orgsim_rec_t *rec;
+    int delay_ms;
 
     if (org_from_path(req, org) != 0) {
         problem(req, 404, "no such organisation endpoint");
@@ -351,29 +416,17 @@ static int h_events(h2o_req_t *req, void *data)
         reject(os, req, org, 422, "bsn", "event contains a bsn");
         return 0;
     }
-    rc = orgsim_store_event(os->st, org, &ev, body, len, &res);
-    if (rc != 0) {
-        count(org, "unavailable");
-        problem(req, 503, "could not record the event");
-        return 0;
-    }
-    switch (res) {
-    case ORGSIM_DUPLICATE:
-        count(org, "duplicate");
-        brr_log_info("duplicate delivery", "org", org, "eid", ev.id, NULL);
-        answer(os, req, delay_ms, 200, "{\"status\":\"duplicate\"}", -1);
-        break;
-    case ORGSIM_OUT_OF_ORDER:
-        count(org, "out_of_order");
-        brr_log_warn("delivery out of order", "org", org, "eid", ev.id,
-                     "arrangement", ev.subject, NULL);
-        answer(os, req, delay_ms, 200, "{\"status\":\"received\"}", -1);
-        break;
-    case ORGSIM_STORED:
-        count(org, "received");
-        answer(os, req, delay_ms, 200, "{\"status\":\"received\"}", -1);
-        break;
-    }
+    /* Answered once its batch is recorded: a 200 means it is stored. */
+    rec = calloc(1, sizeof(*rec));
+    if (rec == NULL)
+        abort();
+    rec->os = os;
+    rec->delay_ms = delay_ms;
+    snprintf(rec->org, sizeof(rec->org), "%s", org);
+    snprintf(rec->id, sizeof(rec->id), "%s", ev.id);
+    snprintf(rec->subject, sizeof(rec->subject), "%s", ev.subject);
+    orgsim_store_event_async(os->st, org, &ev, body, len, recorded, rec);
+    rec->d = brr_http_defer(req, NULL, NULL);
     return 0;
 }
 
@@ -550,6 +603,7 @@ int main(int argc, char **argv)
     }
     os.loop = loop;
     os.st = orgsim_store_new(pg_dsn);
+    orgsim_store_attach(os.st, loop);
     if (orgsim_store_ensure(os.st) != 0)
         brr_log_warn("postgres not reachable yet; retrying per request", NULL);
 

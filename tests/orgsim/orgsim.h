@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include <libpq-fe.h>
+#include <uv.h>
 
 /* ---- pure checks (orgsim_check.c) ---- */
 
@@ -95,6 +96,22 @@ int orgsim_store_ok(orgsim_store_t *st);
 int orgsim_store_event(orgsim_store_t *st, const char *org,
                        const orgsim_event_t *ev, const char *body, size_t len,
                        orgsim_store_result_t *res);
+
+/* Called once per queued delivery when its batch is done: rc 0 with the
+ * verdict, or BRR_EDBTRANSIENT/BRR_EDB. */
+typedef void (*orgsim_store_cb)(void *arg, int rc, orgsim_store_result_t res);
+
+/* Batches on loop: every delivery queued during one turn of the loop is
+ * recorded with one statement and one commit right after that turn's I/O,
+ * in the order queued and with the same verdicts as one by one. */
+void orgsim_store_attach(orgsim_store_t *st, uv_loop_t *loop);
+
+/* Queues one delivery (everything is copied) for the current batch; cb
+ * runs from the loop once the batch is recorded.  Needs
+ * orgsim_store_attach. */
+void orgsim_store_event_async(orgsim_store_t *st, const char *org,
+                              const orgsim_event_t *ev, const char *body,
+                              size_t len, orgsim_store_cb cb, void *arg);
 
 /* Counts a rejected delivery under reason. */
 int orgsim_store_rejection(orgsim_store_t *st, const char *org,
