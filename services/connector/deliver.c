@@ -498,6 +498,12 @@ int conn_deliver_post(conn_deliver_t *d, const conn_endpoint_t *ep,
     SETOPT(x->easy, CURLOPT_SSL_VERIFYHOST, 2L);
     if (ep->http1_only)
         SETOPT(x->easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    else
+        /* Wait for a connection being set up to this endpoint and multiplex
+         * on it, rather than opening one TLS connection per transfer: a
+         * burst of events must not become a burst of handshakes that time
+         * out together. */
+        SETOPT(x->easy, CURLOPT_PIPEWAIT, 1L);
     if (ep->ca_bundle)
         SETOPT(x->easy, CURLOPT_CAINFO, ep->ca_bundle);
     if (ep->client_cert)
