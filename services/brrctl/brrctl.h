@@ -6,6 +6,8 @@
 #ifndef BRRCTL_H
 #define BRRCTL_H
 
+#include "pg.h"
+
 typedef struct {
     char *pg_dsn;
     char *brokers;
@@ -27,5 +29,8 @@ int brrctl_replay(int argc, char **argv);
 
 /* Prints "brrctl: <msg>" to stderr; returns 1 for use as an exit code. */
 int brrctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Connects to BRR_PG_DSN; on failure says so and returns NULL. */
+brr_pg_t *brrctl_connect(void);
 
 #endif

@@ -30,11 +30,7 @@
 
 static int connect_pg(brr_pg_t **pg)
 {
-    if (brr_pg_connect(brrctl_conf.pg_dsn, "brrctl", pg) != 0) {
-        brr_pg_close(*pg);
-        return brrctl_fail("could not connect to postgres");
-    }
-    return 0;
+    return (*pg = brrctl_connect()) == NULL;
 }
 
 /* "-" for NULL, else seconds as "45s", "12m03s", "5h07m", "3d04h". */

@@ -1,9 +1,9 @@
 /*
  * brrctl dlq: the dead letters of the consumer runtime (proc.c).
  *
- *   brrctl dlq list [SCHEMA]                 unresolved dead letters, parked keys
- *   brrctl dlq replay SCHEMA (ID | --key KEY)
- *   brrctl dlq discard SCHEMA (ID | --key KEY)
+ *   brrctl dlq list [SCHEMA]                 unresolved dead letters, parked
+ * keys brrctl dlq replay SCHEMA (ID | --key KEY) brrctl dlq discard SCHEMA (ID
+ * | --key KEY)
  *
  * A message that could never be applied was written to SCHEMA.dead_letters
  * (and to <topic>.dlq) and its key parked, so later messages for the same
@@ -30,20 +30,9 @@ static int known_schema(const char *s)
     return n > 0 && n <= 32 && strspn(s, "abcdefghijklmnopqrstuvwxyz_") == n;
 }
 
-static brr_pg_t *connect_or_fail(void)
-{
-    brr_pg_t *pg;
-    if (brr_pg_connect(brrctl_conf.pg_dsn, "brrctl", &pg) != 0) {
-        brr_pg_close(pg);
-        brrctl_fail("could not connect to postgres");
-        return NULL;
-    }
-    return pg;
-}
-
 static int dlq_list(int argc, char **argv)
 {
-    brr_pg_t *pg = connect_or_fail();
+    brr_pg_t *pg = brrctl_connect();
     size_t total = 0;
     if (pg == NULL)
         return 1;
@@ -86,10 +75,9 @@ static int dlq_resolve(const char *schema, const char *id, const char *key,
 
     if (!known_schema(schema))
         return brrctl_fail("dlq: unknown schema \"%s\"", schema);
-    if ((pg = connect_or_fail()) == NULL)
+    if ((pg = brrctl_connect()) == NULL)
         return 1;
-    snprintf(sel, sizeof(sel), "%s",
-             id ? "id = $1::bigint" : "key = $1");
+    snprintf(sel, sizeof(sel), "%s", id ? "id = $1::bigint" : "key = $1");
     /* Replay: the original event back on its topic via the outbox, in the
      * order it arrived; the dlq_* bookkeeping headers are dropped. */
     snprintf(

@@ -25,17 +25,6 @@
 #include "pg.h"
 #include "uuid.h"
 
-static brr_pg_t *connect_or_fail(void)
-{
-    brr_pg_t *pg;
-    if (brr_pg_connect(brrctl_conf.pg_dsn, "brrctl", &pg) != 0) {
-        brr_pg_close(pg);
-        brrctl_fail("could not connect to postgres");
-        return NULL;
-    }
-    return pg;
-}
-
 static int query(brr_pg_t *pg, const char *sql, const char *id, PGresult **res)
 {
     const char *p[1] = {id};
@@ -188,7 +177,7 @@ int brrctl_arrangement(int argc, char **argv)
                         "       brrctl arrangement end ID [--reason R]\n");
         return 2;
     }
-    if ((pg = connect_or_fail()) == NULL)
+    if ((pg = brrctl_connect()) == NULL)
         return 1;
     if (strcmp(argv[0], "history") == 0) {
         rc = history(pg, argv[1]);

@@ -33,7 +33,8 @@ static const struct {
     {"topics", brrctl_topics,
      "create the topics, organisations included [--auto-create]"},
     {"status", brrctl_status, "lag per consumer group and partition"},
-    {"org", brrctl_org, "organisations: add | list"},
+    {"org", brrctl_org,
+     "organisations: add | update | disable | enable | list"},
     {"calc", brrctl_calc, "offline rules: calc capacity | calc distribute"},
     {"dlq", brrctl_dlq, "dead letters: list | replay | discard"},
     {"arrangement", brrctl_arrangement,
@@ -53,6 +54,17 @@ int brrctl_fail(const char *fmt, ...)
     va_end(ap);
     fputc('\n', stderr);
     return 1;
+}
+
+brr_pg_t *brrctl_connect(void)
+{
+    brr_pg_t *pg;
+    if (brr_pg_connect(brrctl_conf.pg_dsn, "brrctl", &pg) != 0) {
+        brr_pg_close(pg);
+        brrctl_fail("could not connect to postgres");
+        return NULL;
+    }
+    return pg;
 }
 
 static int usage(void)

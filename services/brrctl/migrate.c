@@ -73,10 +73,8 @@ int brrctl_migrate(int argc, char **argv)
     closedir(d);
     qsort(files, n, sizeof(*files), by_name);
 
-    if (brr_pg_connect(brrctl_conf.pg_dsn, "brrctl", &pg) != 0) {
-        brr_pg_close(pg);
-        return brrctl_fail("could not connect to postgres");
-    }
+    if ((pg = brrctl_connect()) == NULL)
+        return 1;
     if (brr_pg_exec(pg, "SELECT pg_advisory_lock(hashtext('brr.migrate'))") ||
         brr_pg_exec(pg, "CREATE TABLE IF NOT EXISTS public.schema_migrations ("
                         "version int PRIMARY KEY, name text NOT NULL, "

@@ -44,10 +44,8 @@ static int run(const char *sql, int n, const char *const *p, PGresult **res)
 {
     brr_pg_t *pg;
     int rc;
-    if (brr_pg_connect(brrctl_conf.pg_dsn, "brrctl", &pg) != 0) {
-        brr_pg_close(pg);
-        return brrctl_fail("could not connect to postgres");
-    }
+    if ((pg = brrctl_connect()) == NULL)
+        return 1;
     rc = brr_pg_query(pg, sql, n, p, res);
     brr_pg_close(pg);
     return rc ? brrctl_fail("org: the registry refused the change") : 0;

@@ -29,8 +29,8 @@ static char *dsn, *brokers;
 static const brr_config_entry_t config[] = {
     {"BRR_PG_DSN", BRR_CONF_STRING, &dsn,
      "host=127.0.0.1 port=55432 dbname=brr user=brr", 0, 0, 1, "database"},
-    {"BRR_KAFKA_BROKERS", BRR_CONF_STRING, &brokers, "127.0.0.1:19092", 0, 0,
-     0, "brokers"},
+    {"BRR_KAFKA_BROKERS", BRR_CONF_STRING, &brokers, "127.0.0.1:19092", 0, 0, 0,
+     "brokers"},
     {0}};
 
 /* The broker does not auto-create topics: make the test topic and the
@@ -116,8 +116,8 @@ int main(int argc, char **argv)
                      "\"nl.rijksoverheid.brr.it.event\",\"ce_source\":"
                      "\"/brr/it\",\"ce_specversion\":\"1.0\"}",
                      id);
-            brr_outbox_add_raw(ob, TOPIC, key, "it", seq, "it.event", buf,
-                               len, h);
+            brr_outbox_add_raw(ob, TOPIC, key, "it", seq, "it.event", buf, len,
+                               h);
         }
         if ((i + 1) % 500 == 0 || i == n - 1) {
             brr_pg_pipe_add(pp, "BEGIN", 0, NULL, NULL, NULL);
@@ -138,7 +138,6 @@ int main(int argc, char **argv)
     brr_outbox_free(ob);
     brr_pg_pipe_free(pp);
     brr_pg_close(pg);
-    printf("it_producer: %d events published (%d repeated)\n", n,
-           (n + 9) / 10);
+    printf("it_producer: %d events published (%d repeated)\n", n, (n + 9) / 10);
     return 0;
 }
