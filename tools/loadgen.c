@@ -82,7 +82,7 @@ typedef struct {
     int nclaims;
     int due_day;      /* 0: absent */
     int with_channel; /* the body names its channel */
-    int drop_bsn, drop_kind, extra_top;
+    int drop_bsn, drop_kind, drop_consent, extra_top;
     int expect_status;
     char expect_field[64];
     /* outcome */
@@ -239,7 +239,11 @@ static void lg_spoil(lg_app_t *a, uint64_t *s)
                  "claims[%d].open_cents", j);
         break;
     case LG_MISSING:
-        switch (lg_below(s, 4)) {
+        switch (lg_below(s, 5)) {
+        case 4:
+            a->drop_consent = 1; /* consent is never assumed */
+            snprintf(a->expect_field, sizeof(a->expect_field), "consent");
+            break;
         case 0:
             a->drop_bsn = 1;
             snprintf(a->expect_field, sizeof(a->expect_field), "bsn");
@@ -345,6 +349,8 @@ static char *lg_body(const lg_app_t *a, size_t *len)
         LG_PUT("\"kind\":\"standard\",");
     if (a->due_day)
         LG_PUT("\"due_day\":%d,", a->due_day);
+    if (!a->drop_consent)
+        LG_PUT("\"consent\":true,");
     if (a->extra_top)
         LG_PUT("\"iban\":\"NL91ABNA0417164300\",");
     LG_PUT("\"claims\":[");

@@ -179,6 +179,16 @@ static int tls_init(brr_http_server_t *srv, const brr_http_tls_t *tls)
             goto fail;
         }
         SSL_CTX_set_client_CA_list(ssl_ctx, names); /* owned by ssl_ctx */
+        if (tls->client_ca_file_2 != NULL &&
+            (SSL_CTX_load_verify_locations(ssl_ctx, tls->client_ca_file_2,
+                                           NULL) != 1 ||
+             SSL_add_file_cert_subjects_to_stack(
+                 SSL_CTX_get_client_CA_list(ssl_ctx), tls->client_ca_file_2) !=
+                 1)) {
+            log_ssl_error(srv, "could not load client ca",
+                          tls->client_ca_file_2);
+            goto fail;
+        }
         SSL_CTX_set_verify(
             ssl_ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
     }
@@ -344,14 +354,11 @@ static SSL *peer_ssl(h2o_req_t *req, int *layout_ok)
     return head->ossl;
 }
 
-int brr_http_peer_subject_cn(h2o_req_t *req, char *out, size_t cap)
+int brr_http_peer_cert(h2o_req_t *req, X509 **out)
 {
-    int layout_ok, idx, n, rc = BRR_ENOTFOUND;
+    int layout_ok;
     SSL *ssl = peer_ssl(req, &layout_ok);
     X509 *cert;
-    X509_NAME *subject;
-    ASN1_STRING *data;
-    unsigned char *utf8 = NULL;
 
     if (!layout_ok) {
         brr_log_error("libh2o socket layout is not the expected one: "
@@ -364,16 +371,28 @@ int brr_http_peer_subject_cn(h2o_req_t *req, char *out, size_t cap)
     cert = SSL_get1_peer_certificate(ssl);
     if (cert == NULL)
         return BRR_ENOTFOUND;
-    if (SSL_get_verify_result(ssl) != X509_V_OK)
-        goto out;
-    subject = X509_get_subject_name(cert);
+    if (SSL_get_verify_result(ssl) != X509_V_OK) {
+        X509_free(cert);
+        return BRR_ENOTFOUND;
+    }
+    *out = cert; /* the caller's reference now */
+    return 0;
+}
+
+int brr_http_cert_cn(X509 *cert, char *out, size_t cap)
+{
+    int idx, n, rc = BRR_ENOTFOUND;
+    X509_NAME *subject = X509_get_subject_name(cert);
+    ASN1_STRING *data;
+    unsigned char *utf8 = NULL;
+
     idx = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
     if (idx < 0)
-        goto out;
+        return BRR_ENOTFOUND;
     data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, idx));
     n = ASN1_STRING_to_UTF8(&utf8, data);
     if (n < 0)
-        goto out;
+        return BRR_ENOTFOUND;
     if ((size_t)n >= cap || memchr(utf8, '\0', (size_t)n) != NULL) {
         rc = BRR_ERANGE;
         goto out;
@@ -383,6 +402,17 @@ int brr_http_peer_subject_cn(h2o_req_t *req, char *out, size_t cap)
     rc = 0;
 out:
     OPENSSL_free(utf8);
+    return rc;
+}
+
+int brr_http_peer_subject_cn(h2o_req_t *req, char *out, size_t cap)
+{
+    X509 *cert = NULL;
+    int rc = brr_http_peer_cert(req, &cert);
+
+    if (rc != 0)
+        return rc;
+    rc = brr_http_cert_cn(cert, out, cap);
     X509_free(cert);
     return rc;
 }

@@ -4,8 +4,8 @@
  * brr-intake's public API, every service's admin endpoint and the
  * organisation simulator sit on this.  A server lives on a caller-supplied
  * uv_loop_t, listens on one host:port, plain or TLS 1.2+ (optionally
- * requiring a client certificate from a CA file; ALPN offers h2 and
- * http/1.1), and dispatches by longest path prefix to brr handlers.  h2o
+ * requiring a client certificate from one or two CA files; ALPN offers h2
+ * and http/1.1), and dispatches by longest path prefix to brr handlers.  h2o
  * buffers the whole request body before the handler runs and answers 413
  * itself when it exceeds max_body.
  *
@@ -33,6 +33,7 @@
 #include <stddef.h>
 #include <uv.h>
 #include <h2o.h>
+#include <openssl/x509.h>
 
 typedef struct brr_http_server brr_http_server_t;
 typedef struct brr_http_deferred brr_http_deferred_t;
@@ -43,10 +44,13 @@ typedef struct brr_http_deferred brr_http_deferred_t;
 typedef int (*brr_http_handler_cb)(h2o_req_t *req, void *data);
 
 typedef struct {
-    const char *cert_file;      /* PEM chain, server certificate first */
-    const char *key_file;       /* PEM private key */
-    const char *client_ca_file; /* NULL: no client certificate requested;
-                                   else one is required and verified */
+    const char *cert_file;        /* PEM chain, server certificate first */
+    const char *key_file;         /* PEM private key */
+    const char *client_ca_file;   /* NULL: no client certificate requested;
+                                     else one is required and verified */
+    const char *client_ca_file_2; /* NULL, or a second PEM file of CAs
+                                     trusted beside client_ca_file (one
+                                     file per kind of client) */
 } brr_http_tls_t;
 
 typedef struct {
@@ -123,6 +127,16 @@ int brr_http_method_is(h2o_req_t *req, const char *method);
  * Returns 0, BRR_ENOTFOUND (plain connection or no certificate or no CN)
  * or BRR_ERANGE (does not fit cap with its NUL). */
 int brr_http_peer_subject_cn(h2o_req_t *req, char *out, size_t cap);
+
+/* The verified client certificate of req's connection (also on a resumed
+ * session): 0 with *out holding a reference the caller frees with
+ * X509_free, or BRR_ENOTFOUND (plain connection, no certificate, or one
+ * that did not verify). */
+int brr_http_peer_cert(h2o_req_t *req, X509 **out);
+
+/* Copies the subject CN of cert into out.  0, BRR_ENOTFOUND (no CN) or
+ * BRR_ERANGE (does not fit cap with its NUL, or holds a NUL). */
+int brr_http_cert_cn(X509 *cert, char *out, size_t cap);
 
 /*
  * Deferred responses.

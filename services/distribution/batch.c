@@ -184,6 +184,8 @@ static void collect_arrangements(void *arg, const PGresult *res)
         a->cur_seq = atoi(PQgetvalue(res, r, 11));
         a->reminders = atoi(PQgetvalue(res, r, 12));
         a->last_reminder = parse_day(PQgetvalue(res, r, 13));
+        a->paid_count = atoi(PQgetvalue(res, r, 14));
+        it->review = parse_day(PQgetvalue(res, r, 15));
         it->state_before = (int)a->state;
     }
 }
@@ -321,8 +323,11 @@ int dist_batch_load(dist_batch_t *b, brr_pg_t *pg, const char *const *ids,
             "instalment_cents, months, due_day, "
             "coalesce(first_due_date::text, ''), next_seq, "
             "coalesce(next_due::text, ''), coalesce(open_on::text, ''), "
-            "cur_seq, reminders, coalesce(last_reminder::text, '') "
-            "FROM distribution.arrangements WHERE arrangement_id = "
+            "cur_seq, reminders, coalesce(last_reminder::text, ''), "
+            "(SELECT count(*) FROM distribution.instalments i WHERE "
+            "i.arrangement_id = arrangements.arrangement_id AND i.state = "
+            "'PAID'), coalesce(review_date::text, '') FROM "
+            "distribution.arrangements WHERE arrangement_id = "
             "ANY($1::uuid[]) OR (citizen_ref = ANY($2::uuid[]) AND state "
             "IN " LIVE_STATES ") ORDER BY arrangement_id FOR UPDATE",
             2, p, collect_arrangements, b);
@@ -448,7 +453,7 @@ static void write_rows(dist_batch_t *b, dist_item_t *it, rows_t *rw)
         rw->arrangements,
         json_pack(
             "{s:s, s:s, s:s, s:s, s:I, s:i, s:i, s:o, s:i, s:o, s:o, "
-            "s:i, s:i, s:o, s:o, s:s?}",
+            "s:i, s:i, s:o, s:o, s:s?, s:o}",
             "arrangement_id", it->id, "citizen_ref", it->citizen, "state", st,
             "kind", it->kind[0] ? it->kind : "standard", "instalment_cents",
             (json_int_t)a->amount, "months", it->months, "due_day", a->due_day,
@@ -456,7 +461,8 @@ static void write_rows(dist_batch_t *b, dist_item_t *it, rows_t *rw)
             "next_due", jdate(a->next_due), "open_on", jdate(a->open_on),
             "cur_seq", a->cur_seq, "reminders", a->reminders, "last_reminder",
             jdate(a->last_reminder), "end_date", jdate(dist_arr_end_date(a)),
-            "ended_reason", a->state == DIST_ST_BEEINDIGD ? it->reason : NULL));
+            "ended_reason", a->state == DIST_ST_BEEINDIGD ? it->reason : NULL,
+            "review_date", jdate(it->review)));
     for (size_t i = 0; i < a->nclaims; i++) {
         const dist_aclaim_t *c = &a->claims[i];
         brr_cents_t sh = dist_arr_claim_share(a, i);
@@ -570,7 +576,11 @@ static void org_event(dist_batch_t *b, dist_item_t *it, const char *org,
     oe.due_date = due;
     oe.end_date = end;
     oe.reminder = a->state == DIST_ST_ACHTERSTAND ? a->reminders : 0;
-    oe.report_id = (char *)(it->report_id ? it->report_id : "");
+    /* another organisation's report id is none of this one's business */
+    oe.report_id = (char *)(it->report_id != NULL && it->reporter != NULL &&
+                                    strcmp(it->reporter, org) == 0
+                                ? it->report_id
+                                : "");
     oe.reason = (char *)(it->reason ? it->reason : "");
     dist_org_topic(org, topic, sizeof(topic));
     brr_outbox_add(ob, topic, it->citizen, "arrangement", it->id, type,
@@ -592,7 +602,7 @@ static void arrangement_event(dist_batch_t *b, dist_item_t *it,
     Brr__V1__ArrangementEvent ev = BRR__V1__ARRANGEMENT_EVENT__INIT;
     Brr__V1__OrganisationShare **os =
         brr_arena_calloc(b->arena, norgs + 1, sizeof(*os));
-    char due[11] = "", end[11] = "", first[11] = "";
+    char due[11] = "", end[11] = "", first[11] = "", review[11] = "";
     int32_t cur = dist_arr_cur_due(a), last = dist_arr_end_date(a);
 
     for (size_t j = 0; j < norgs; j++) {
@@ -639,6 +649,10 @@ static void arrangement_event(dist_batch_t *b, dist_item_t *it,
     ev.reason = (char *)(it->reason ? it->reason : "");
     ev.instalment_seq = a->cur_seq;
     ev.due_date = due;
+    ev.due_day = a->due_day;
+    ev.paid_instalments = a->paid_count;
+    if (it->review != 0)
+        ev.review_date = dist_date_format(it->review, review);
     brr_outbox_add(ob, DIST_TOPIC_ARRANGEMENTS, it->citizen, "arrangement",
                    it->id, type, &ev.base,
                    it->traceparent[0] ? it->traceparent : NULL, eid);
@@ -746,13 +760,15 @@ int dist_batch_finish(dist_batch_t *b, brr_pg_pipe_t *pp, brr_outbox_t *ob)
               "INSERT INTO distribution.arrangements (arrangement_id, "
               "citizen_ref, state, kind, instalment_cents, months, due_day, "
               "first_due_date, next_seq, next_due, open_on, cur_seq, "
-              "reminders, last_reminder, end_date, ended_reason) SELECT * "
-              "FROM jsonb_to_recordset($1::jsonb) AS x(arrangement_id uuid, "
-              "citizen_ref uuid, state text, kind text, instalment_cents "
-              "bigint, months int, due_day int, first_due_date date, "
-              "next_seq int, next_due date, open_on date, cur_seq int, "
-              "reminders int, last_reminder date, end_date date, "
-              "ended_reason text) ON CONFLICT (arrangement_id) DO UPDATE SET "
+              "reminders, last_reminder, end_date, ended_reason, "
+              "review_date) SELECT * FROM jsonb_to_recordset($1::jsonb) AS "
+              "x(arrangement_id uuid, citizen_ref uuid, state text, kind "
+              "text, instalment_cents bigint, months int, due_day int, "
+              "first_due_date date, next_seq int, next_due date, open_on "
+              "date, cur_seq int, reminders int, last_reminder date, "
+              "end_date date, ended_reason text, review_date date) ON "
+              "CONFLICT (arrangement_id) DO UPDATE SET review_date = "
+              "coalesce(excluded.review_date, arrangements.review_date), "
               "state = excluded.state, instalment_cents = "
               "excluded.instalment_cents, months = excluded.months, "
               "next_seq = excluded.next_seq, next_due = excluded.next_due, "

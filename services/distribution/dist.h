@@ -48,8 +48,10 @@ typedef struct {
     const char *application_id; /* the application that made or amended it */
     const char *traceparent;
     const char *report_id; /* the latest report applied to it */
+    const char *reporter;  /* who sent it: only that one is told its id */
     const char *reason;    /* why it ended */
     const char *pause_start, *pause_end;
+    int32_t review; /* reassessment date of one that started paused; 0 */
     int64_t submitted_at_ms;
     /* as loaded: what each organisation saw, and each claim's share */
     char (*orgs)[DIST_ORG_MAX + 1];

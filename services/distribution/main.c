@@ -77,6 +77,7 @@ static void remember(dist_item_t *it, brr_msg_t *m,
 static void create(brr_msg_t *m, const Brr__V1__Assessment *as, dist_batch_t *b)
 {
     dist_item_t *it;
+    char review[11];
     int32_t ref, first_due;
     int32_t y;
     int mo, due_day = as->due_day > 0 && as->due_day <= 31 ? as->due_day : 1;
@@ -113,6 +114,10 @@ static void create(brr_msg_t *m, const Brr__V1__Assessment *as, dist_batch_t *b)
              as->kind == BRR__V1__KIND__KIND_MAATWERK ? "maatwerk"
                                                       : "standard");
     it->months = as->months;
+    /* DOMAIN §3: capacity below the minimum instalment sets none; the
+     * arrangement starts paused and is reassessed within 12 months */
+    if (as->starts_paused)
+        it->review = dist_add_months(b->today, 12);
     remember(it, m, as, b);
     for (size_t i = 0; i < as->n_claims; i++) {
         const Brr__V1__Claim *c = as->claims[i];
@@ -132,10 +137,12 @@ static void create(brr_msg_t *m, const Brr__V1__Assessment *as, dist_batch_t *b)
     it->a.events &= ~(unsigned)DIST_EV_RECALCULATED;
     dist_batch_history(
         b, it->id, NULL, "assessment.accepted", dist_state_name(it->a.state),
-        json_pack("{s:s, s:s, s:s, s:I, s:i}", "application_id",
+        json_pack("{s:s, s:s, s:s, s:I, s:i, s:s?}", "application_id",
                   as->application_id, "assessment_id", as->assessment_id,
                   "rule_version", as->rule_version, "instalment_cents",
-                  (json_int_t)as->instalment_cents, "months", as->months));
+                  (json_int_t)as->instalment_cents, "months", as->months,
+                  "review_date",
+                  it->review ? dist_date_format(it->review, review) : NULL));
 }
 
 /*
@@ -197,7 +204,13 @@ static void on_assessment(brr_msg_t *m, const Brr__V1__Assessment *as,
 
 /* Pause started or ended: the state, the instalments in the pause, and
  * every organisation of the arrangement hears of it.  A pause event for an
- * arrangement that is no longer active or paused has nothing to change. */
+ * arrangement that is no longer active or paused has nothing to change.
+ * The effect (DOMAIN §5) is the pause policy's, carried by the event and
+ * applied at the start, so the start notice already shows the new
+ * schedule: EXTEND keeps the instalment and the end date moves past the
+ * paused due dates; RESPREAD keeps the end date and raises the instalment.
+ * An arrangement that started paused (maatwerk below the minimum, amount
+ * 0) is not resumed by a pause's end. */
 static void on_pause(brr_msg_t *m, const Brr__V1__PauseEvent *pe,
                      dist_batch_t *b, brr_outbox_t *ob)
 {
@@ -211,12 +224,19 @@ static void on_pause(brr_msg_t *m, const Brr__V1__PauseEvent *pe,
         return;
     }
     if (started) {
-        int32_t start = b->today;
+        int32_t start = b->today, end = 0;
+        int32_t keep_end = dist_arr_end_date(&it->a);
         if (pe->start_date[0] != '\0')
             dist_date_parse(pe->start_date, strlen(pe->start_date), &start);
+        if (pe->end_date[0] != '\0')
+            dist_date_parse(pe->end_date, strlen(pe->end_date), &end);
         rc = dist_arr_pause(&it->a, start);
+        if (rc == 0 && strcmp(pe->effect, "RESPREAD") == 0)
+            dist_arr_respread(&it->a, end, keep_end);
+        else if (rc == 0)
+            it->a.pause_until = end;
     } else {
-        rc = dist_arr_resume(&it->a);
+        rc = it->a.amount > 0 ? dist_arr_resume(&it->a) : BRR_EINVAL;
     }
     if (rc != 0) {
         dist_batch_history(b, it->id, m->event_id, "pause.ignored",
@@ -231,8 +251,10 @@ static void on_pause(brr_msg_t *m, const Brr__V1__PauseEvent *pe,
     it->pause_end = brr_arena_strdup(b->arena, pe->end_date);
     dist_batch_history(
         b, it->id, m->event_id, pe->event_type, dist_state_name(it->a.state),
-        json_pack("{s:s, s:s, s:s}", "pause_id", pe->pause_id, "start_date",
-                  pe->start_date, "end_date", pe->end_date));
+        json_pack("{s:s, s:s, s:s, s:s, s:I}", "pause_id", pe->pause_id,
+                  "start_date", pe->start_date, "end_date", pe->end_date,
+                  "effect", pe->effect[0] ? pe->effect : "EXTEND",
+                  "instalment_cents", (json_int_t)it->a.amount));
     dist_batch_notify_all(
         b, it, started ? "arrangement.paused" : "arrangement.resumed", ob);
 }

@@ -158,6 +158,7 @@ void dist_report_apply(dist_batch_t *b, brr_msg_t *m,
     it->touched = 1;
     it->resplit = 1;
     it->report_id = brr_arena_strdup(b->arena, r->report_id);
+    it->reporter = brr_arena_strdup(b->arena, org);
     it->traceparent = m->traceparent;
     dist_batch_history(b, it->id, m->event_id[0] ? m->event_id : NULL,
                        "report.applied", dist_state_name(it->a.state),

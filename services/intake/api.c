@@ -6,9 +6,19 @@
  *   GET  /v1/arrangements/{id}          200 the citizen's arrangement: terms
  *                                       per organisation, schedule, pauses,
  *                                       history (ETag)
- *   POST /v1/arrangements/{id}/pauses   202 {request_id}
+ *   GET  /v1/arrangements/{id}/pauses/{pause_id}
+ *                                       200 the pause, 422 problem+json
+ *                                       when it was refused (limit, figures)
+ *   POST /v1/arrangements/{id}/pauses   202 {pause_id, request_id, status}
+ *   DELETE /v1/arrangements/{id}/pauses/{pause_id}
+ *                                       202 cancel requested
  *
  * Mutual TLS: the channel is the client certificate's CN, never the body.
+ * A channel reads and pauses only the arrangements of applications it
+ * submitted; a debt counsellor's channel (BRR_INTAKE_COUNSELLOR_CHANNELS)
+ * submits no applications, may ask for or cancel a pause of any
+ * arrangement, and reads the arrangements it asked pauses for
+ * (intake.pause_channels).  Another channel's arrangement is "not found".
  * Each channel has a token bucket (429 with Retry-After when empty).
  * Writes take an Idempotency-Key.  "202" means committed: applications
  * that arrive close together are committed in one transaction (the
@@ -86,6 +96,7 @@ typedef struct {
 typedef struct {
     char name[64];
     intake_bucket_t bucket;
+    int counsellor; /* a debt counsellor's: pauses only */
 } channel_t;
 
 static struct {
@@ -125,10 +136,13 @@ static void send_problem(h2o_req_t *req, int status, const char *title,
 }
 
 /* The channel of the client certificate: its 1-based index in the
- * configured channels (out gets the name), or 0 when it is none of them. */
+ * configured channels (out gets the name), or 0 when it is none of them.
+ * Only a certificate of the channel CA names a channel: an organisation's
+ * certificate is none, whatever its CN (peer.c). */
 static int channel_of(h2o_req_t *req, char *out, size_t cap)
 {
-    if (brr_http_peer_subject_cn(req, out, cap) != 0)
+    if (intake_peer_cn(req, &api.conf.roles, INTAKE_ROLE_CHANNEL, out, cap) !=
+        0)
         return 0;
     for (size_t i = 0; i < api.nchannels; i++)
         if (strcmp(api.channels[i].name, out) == 0)
@@ -161,11 +175,32 @@ static int admit(h2o_req_t *req, char *channel, size_t cap)
 {
     int ch = channel_of(req, channel, cap);
     if (ch == 0) {
-        send_problem(req, 403, "unknown channel",
-                     "the client certificate names no intake channel");
+        send_problem(req, 403, "not a channel", INTAKE_PEER_NOT_CHANNEL);
         return 0;
     }
     return within_rate(req, ch) ? ch : 0;
+}
+
+/* 1 when channel (an admitted channel's name) is a debt counsellor's. */
+static int is_counsellor(const char *channel)
+{
+    for (size_t i = 0; i < api.nchannels; i++)
+        if (strcmp(api.channels[i].name, channel) == 0)
+            return api.channels[i].counsellor;
+    return 0;
+}
+
+/* A debt counsellor's channel on an application route: answers 403 and
+ * returns 1. */
+static int counsellor_refused(h2o_req_t *req, const char *channel)
+{
+    if (!is_counsellor(channel))
+        return 0;
+    send_problem(req, 403, "not an applications channel",
+                 "this certificate is a debt counsellor's channel: it may "
+                 "request and cancel pauses and read the arrangements it "
+                 "requested them for, not submit or read applications");
+    return 1;
 }
 
 static void today(char out[11])
@@ -707,7 +742,8 @@ static int post_application(h2o_req_t *req, void *data)
     p = calloc(1, sizeof(*p));
     if (p == NULL)
         abort();
-    if (!admit(req, p->channel, sizeof(p->channel))) {
+    if (!admit(req, p->channel, sizeof(p->channel)) ||
+        counsellor_refused(req, p->channel)) {
         free(p);
         return 0;
     }
@@ -829,14 +865,16 @@ static int path_id(h2o_req_t *req, const char *prefix, char id[64])
     return brr_uuid_parse(id, &u) == 0;
 }
 
-/* A read for this channel: the one JSON text of sql ($1 id, $2 channel). */
+/* A read for this channel: the one JSON text of sql ($1 id, $2 channel).
+ * A debt counsellor's channel gets 403 unless counsellor_may. */
 static void get_one(h2o_req_t *req, const char *prefix, const char *what,
-                    const char *sql)
+                    const char *sql, int counsellor_may)
 {
     char channel[64], id[64];
     const char *params[2];
     PGresult *res;
-    if (!admit(req, channel, sizeof(channel)))
+    if (!admit(req, channel, sizeof(channel)) ||
+        (!counsellor_may && counsellor_refused(req, channel)))
         return;
     if (!path_id(req, prefix, id)) {
         send_problem(req, 404, "not found", what);
@@ -865,28 +903,33 @@ static int get_application(h2o_req_t *req, void *data)
             "'status', status, 'arrangement_id', arrangement_id, 'reasons', "
             "reasons, 'kind', kind, 'created_at', created_at, 'updated_at', "
             "updated_at)::text FROM intake.applications WHERE "
-            "application_id = $1::uuid AND channel = $2");
+            "application_id = $1::uuid AND channel = $2",
+            0);
     return 0;
 }
 
 /* The citizen's arrangement, for a channel that submitted one of its
- * applications. */
-static int get_arrangement(h2o_req_t *req, void *data)
+ * applications or asked a pause of it as a debt counsellor: terms, schedule
+ * (with the projected end date, which a pause moves under EXTEND), pauses (a
+ * refused one with its refusal) and history. */
+static void get_arrangement_view(h2o_req_t *req)
 {
-    (void)data;
     get_one(
         req, "/v1/arrangements/", "no such arrangement",
         "SELECT json_build_object('arrangement_id', v.arrangement_id, "
         "'state', v.state, "
         "'schedule', json_build_object('instalment_cents', "
         "v.body->'instalment_cents', 'months', v.body->'months', "
-        "'first_due_date', v.body->'first_due_date'), "
+        "'first_due_date', v.body->'first_due_date', 'end_date', "
+        "nullif(v.body->>'end_date', ''), 'review_date', "
+        "nullif(v.body->>'review_date', '')), "
         "'organisations', coalesce(v.body->'organisations', '[]'), "
         "'reasons', coalesce(v.body->'reasons', '[]'), "
-        "'pauses', coalesce((SELECT json_agg(json_build_object('pause_id', "
-        "p.pause_id, 'state', p.state, 'start_date', p.start_date, "
-        "'end_date', p.end_date) ORDER BY p.start_date, p.pause_id) FROM "
-        "intake.arrangement_pauses p WHERE p.arrangement_id = "
+        "'pauses', coalesce((SELECT json_agg(json_build_object("
+        "'pause_id', p.pause_id, 'state', p.state, 'start_date', "
+        "p.start_date, 'end_date', p.end_date, 'effect', p.effect, "
+        "'refusal', p.refusal) ORDER BY p.start_date, p.pause_id) "
+        "FROM intake.arrangement_pauses p WHERE p.arrangement_id = "
         "v.arrangement_id), '[]'), "
         "'history', coalesce((SELECT json_agg(json_build_object('at', h.at, "
         "'source', h.source, 'event_type', h.event_type, 'state', h.state) "
@@ -894,43 +937,314 @@ static int get_arrangement(h2o_req_t *req, void *data)
         "h.arrangement_id = v.arrangement_id), '[]'), "
         "'updated_at', v.updated_at)::text "
         "FROM intake.arrangements_view v WHERE v.arrangement_id = $1::uuid "
-        "AND EXISTS (SELECT 1 FROM intake.applications a WHERE "
-        "a.arrangement_id = v.arrangement_id AND a.channel = $2)");
+        "AND (EXISTS (SELECT 1 FROM intake.applications a WHERE "
+        "a.arrangement_id = v.arrangement_id AND a.channel = $2) OR EXISTS "
+        "(SELECT 1 FROM intake.pause_channels c WHERE c.arrangement_id = "
+        "v.arrangement_id AND c.channel = $2))",
+        1);
+}
+
+/* Splits /v1/arrangements/{id}[/pauses[/{pause_id}]]: the number of parts
+ * (1 to 3) when the ids are UUIDs and the second part is "pauses", else 0.
+ * id and pid get the ids (pid only for 3 parts). */
+static int arrangement_path(h2o_req_t *req, char id[64], char pid[64])
+{
+    static const char pre[] = "/v1/arrangements/";
+    const char *p = req->path_normalized.base + sizeof(pre) - 1;
+    const char *end = req->path_normalized.base + req->path_normalized.len;
+    char part[3][64];
+    int np = 0;
+    brr_uuid_t u;
+    if (req->path_normalized.len < sizeof(pre))
+        return 0;
+    while (p < end && np < 3) {
+        const char *s = memchr(p, '/', (size_t)(end - p));
+        size_t l = s ? (size_t)(s - p) : (size_t)(end - p);
+        if (l == 0 || l >= sizeof(part[0]))
+            return 0;
+        memcpy(part[np], p, l);
+        part[np++][l] = '\0';
+        p += l;
+        if (s != NULL && ++p == end)
+            return 0; /* a trailing slash */
+    }
+    if (p < end || np == 0 || brr_uuid_parse(part[0], &u) != 0 ||
+        (np >= 2 && strcmp(part[1], "pauses") != 0) ||
+        (np == 3 && brr_uuid_parse(part[2], &u) != 0))
+        return 0;
+    memcpy(id, part[0], sizeof(part[0]));
+    if (np == 3)
+        memcpy(pid, part[2], sizeof(part[0]));
+    return np;
+}
+
+/* GET /v1/arrangements/{id}/pauses/{pause_id}: the pause as the read model
+ * has it; a refused one answers 422 problem+json naming the limit and the
+ * figures (the answer to the POST that asked for it). */
+static void get_pause(h2o_req_t *req, const char *id, const char *pid)
+{
+    char channel[64];
+    const char *params[3] = {id, channel, pid};
+    PGresult *res;
+    if (!admit(req, channel, sizeof(channel)))
+        return;
+    if (brr_pg_ensure(api.svc->pg) != 0 ||
+        brr_pg_query(
+            api.svc->pg,
+            "SELECT p.state, json_build_object('pause_id', p.pause_id, "
+            "'arrangement_id', p.arrangement_id, 'state', p.state, "
+            "'start_date', p.start_date, 'end_date', p.end_date, 'effect', "
+            "p.effect, 'refusal', p.refusal)::text, "
+            "json_build_object('type', 'urn:brr:problem:pause-refused', "
+            "'title', 'pause refused', 'status', 422, 'detail', "
+            "p.refusal->>'detail', 'pause_id', p.pause_id, 'limit', "
+            "p.refusal->>'limit', 'allowed', p.refusal->'allowed', 'asked', "
+            "p.refusal->'asked', 'unit', p.refusal->>'unit')::text FROM "
+            "intake.arrangement_pauses p WHERE p.pause_id = $3 AND "
+            "p.arrangement_id = $1::uuid AND (EXISTS (SELECT 1 FROM "
+            "intake.applications a WHERE a.arrangement_id = "
+            "p.arrangement_id AND a.channel = $2) OR EXISTS (SELECT 1 FROM "
+            "intake.pause_channels c WHERE c.arrangement_id = "
+            "p.arrangement_id AND c.channel = $2))",
+            3, params, &res) != 0) {
+        brr_http_add_header(req, "retry-after", "1");
+        send_problem(req, 503, "temporarily unavailable", "retry shortly");
+        return;
+    }
+    if (PQntuples(res) == 0)
+        send_problem(req, 404, "not found",
+                     "no such pause (a request just made may not be decided "
+                     "yet)");
+    else if (strcmp(PQgetvalue(res, 0, 0), "refused") == 0)
+        send_json(req, 422, PROBLEM, PQgetvalue(res, 0, 2));
+    else
+        send_with_etag(req, PQgetvalue(res, 0, 1));
+    PQclear(res);
+}
+
+static int get_arrangement(h2o_req_t *req, void *data)
+{
+    char id[64], pid[64];
+    (void)data;
+    if (arrangement_path(req, id, pid) == 3)
+        get_pause(req, id, pid);
+    else
+        get_arrangement_view(req);
     return 0;
 }
 
-/* POST /v1/arrangements/{id}/pauses: a pause request for brr-pause. */
-static int post_pause(h2o_req_t *req, void *data)
+/* The earlier answer to (channel, key): 1 when there is one (answered:
+ * replayed, or 422 for another request under the same key), 0 when the
+ * key is new, -1 when the database failed. */
+static int pause_replay(h2o_req_t *req, const char *channel, const char *key,
+                        const char *hash)
 {
-    char channel[64], id[64], key[KEY_MAX + 1], hash[65], rid[40];
-    const char *path = req->path_normalized.base + strlen("/v1/arrangements/");
-    size_t plen = req->path_normalized.len - strlen("/v1/arrangements/");
-    const char *slash = memchr(path, '/', plen);
-    const char *body;
+    const char *kp[3] = {channel, key, hash};
+    PGresult *old;
+    if (brr_pg_query(api.svc->pg,
+                     "SELECT response::text, request_hash = decode($3, "
+                     "'hex') FROM intake.idempotency_keys WHERE channel = $1 "
+                     "AND key = $2",
+                     3, kp, &old) != 0)
+        return -1;
+    if (PQntuples(old) == 0) {
+        PQclear(old);
+        return 0;
+    }
+    if (PQgetvalue(old, 0, 1)[0] == 't') {
+        brr_counter_add(api.replayed, 1);
+        send_json(req, 202, "application/json", PQgetvalue(old, 0, 0));
+    } else {
+        send_problem(req, 422, "idempotency key reused",
+                     "this Idempotency-Key was used with a different "
+                     "request");
+    }
+    PQclear(old);
+    return 1;
+}
+
+/*
+ * Commits pr (a new pause, or a cancel of pause cancel_of) for brr-pause
+ * through the outbox, with the Idempotency-Key, in one transaction, and
+ * answers: 202 {pause_id, request_id, status}; the earlier answer for a
+ * repeat; 404 for an unknown arrangement or pause, and for an arrangement
+ * of another channel (a debt counsellor's channel may ask for any); 409
+ * for a pause that can no longer be cancelled; 422 for a key reused; 503
+ * (retryable) when the database is not there.  The citizen reference comes
+ * from the read model, never from the body.  A counsellor's request is
+ * recorded in intake.pause_channels, so it can read what it asked for.
+ */
+static void pause_request(h2o_req_t *req, const char *channel, const char *key,
+                          const char *hash, Brr__V1__PauseRequest *pr,
+                          const char *cancel_of)
+{
+    int counsellor = is_counsellor(channel);
+    const char *p[4] = {pr->arrangement_id, cancel_of ? cancel_of : "", channel,
+                        counsellor ? "t" : "f"};
+    char resp[192], citizen[40];
+    PGresult *res;
+    int rc;
+
+    if (brr_pg_ensure(api.svc->pg) != 0 || brr_pg_begin(api.svc->pg) != 0)
+        goto unavailable;
+    rc = pause_replay(req, channel, key, hash);
+    if (rc != 0) {
+        brr_pg_rollback(api.svc->pg);
+        if (rc < 0)
+            goto unavailable;
+        return;
+    }
+    if (brr_pg_query(api.svc->pg,
+                     "SELECT v.citizen_ref::text, (SELECT p.state FROM "
+                     "intake.arrangement_pauses p WHERE p.pause_id = $2 AND "
+                     "p.arrangement_id = v.arrangement_id) FROM "
+                     "intake.arrangements_view v WHERE v.arrangement_id = "
+                     "$1::uuid AND ($4::boolean OR EXISTS (SELECT 1 FROM "
+                     "intake.applications a WHERE a.arrangement_id = "
+                     "v.arrangement_id AND a.channel = $3))",
+                     4, p, &res) != 0) {
+        brr_pg_rollback(api.svc->pg);
+        goto unavailable;
+    }
+    if (PQntuples(res) == 0 || (cancel_of != NULL && PQgetisnull(res, 0, 1))) {
+        /* another channel's arrangement looks like none at all */
+        const char *what =
+            PQntuples(res) == 0 ? "no such arrangement" : "no such pause";
+        PQclear(res);
+        brr_pg_rollback(api.svc->pg);
+        send_problem(req, 404, "not found", what);
+        return;
+    }
+    if (cancel_of != NULL && strcmp(PQgetvalue(res, 0, 1), "scheduled") != 0 &&
+        strcmp(PQgetvalue(res, 0, 1), "started") != 0) {
+        char detail[128];
+        snprintf(detail, sizeof(detail),
+                 "the pause is %s: only a scheduled or running pause can be "
+                 "cancelled",
+                 PQgetvalue(res, 0, 1));
+        PQclear(res);
+        brr_pg_rollback(api.svc->pg);
+        send_problem(req, 409, "pause cannot be cancelled", detail);
+        return;
+    }
+    snprintf(citizen, sizeof(citizen), "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    pr->citizen_ref = citizen;
+    pr->channel = (char *)channel;
+    snprintf(resp, sizeof(resp),
+             "{\"pause_id\":\"%s\",\"request_id\":\"%s\",\"status\":\"%s\"}",
+             cancel_of ? cancel_of : pr->request_id, pr->request_id,
+             cancel_of ? "cancel_requested" : "requested");
+    {
+        const char *ip[5] = {channel, key, hash, "202", resp};
+        if (brr_pg_query(api.svc->pg,
+                         "INSERT INTO intake.idempotency_keys (channel, key, "
+                         "request_hash, status, response) VALUES ($1, $2, "
+                         "decode($3, 'hex'), $4::int, $5::jsonb) ON CONFLICT "
+                         "DO NOTHING RETURNING 1",
+                         5, ip, &res) != 0) {
+            brr_pg_rollback(api.svc->pg);
+            goto unavailable;
+        }
+    }
+    if (PQntuples(res) == 0) {
+        /* the same key committed meanwhile: answer as it was answered */
+        PQclear(res);
+        brr_pg_rollback(api.svc->pg);
+        if (brr_pg_begin(api.svc->pg) != 0 ||
+            pause_replay(req, channel, key, hash) != 1) {
+            brr_pg_rollback(api.svc->pg);
+            goto unavailable;
+        }
+        brr_pg_rollback(api.svc->pg);
+        return;
+    }
+    PQclear(res);
+    brr_outbox_add(api.svc->ob, TOPIC_PAUSE_REQUESTS, citizen, "arrangement",
+                   pr->arrangement_id,
+                   cancel_of ? "pause.cancel_requested" : "pause.requested",
+                   &pr->base, NULL, NULL);
+    brr_outbox_queue(api.svc->ob, api.pp);
+    if (counsellor) {
+        const char *cp[2] = {pr->arrangement_id, channel};
+        brr_pg_pipe_add(api.pp,
+                        "INSERT INTO intake.pause_channels (arrangement_id, "
+                        "channel) VALUES ($1::uuid, $2) ON CONFLICT DO "
+                        "NOTHING",
+                        2, cp, NULL, NULL);
+    }
+    brr_pg_pipe_add(api.pp, "COMMIT", 0, NULL, NULL, NULL);
+    if (brr_pg_pipe_run(api.svc->pg, api.pp) != 0) {
+        brr_outbox_clear(api.svc->ob);
+        brr_pg_rollback(api.svc->pg);
+        goto unavailable;
+    }
+    brr_relay_kick(api.svc->relay);
+    send_json(req, 202, "application/json", resp);
+    return;
+unavailable:
+    brr_http_add_header(req, "retry-after", "1");
+    send_problem(req, 503, "temporarily unavailable", "retry");
+}
+
+/* sha256 of "METHOD path\n" and the body: one key, one request. */
+static void request_hash(h2o_req_t *req, const char *body, size_t len,
+                         char out[65])
+{
+    size_t n = req->method.len + 1 + req->path_normalized.len + 1 + len;
+    char *buf = malloc(n ? n : 1);
+    if (buf == NULL)
+        abort();
+    memcpy(buf, req->method.base, req->method.len);
+    buf[req->method.len] = ' ';
+    memcpy(buf + req->method.len + 1, req->path_normalized.base,
+           req->path_normalized.len);
+    buf[req->method.len + 1 + req->path_normalized.len] = '\n';
+    if (len > 0)
+        memcpy(buf + n - len, body, len);
+    sha256_hex(buf, n, out);
+    free(buf);
+}
+
+static void add_error(intake_error_t *errs, size_t *ne, size_t cap,
+                      const char *field, const char *detail)
+{
+    if (*ne >= cap)
+        return;
+    snprintf(errs[*ne].field, sizeof(errs[*ne].field), "%s", field);
+    snprintf(errs[*ne].detail, sizeof(errs[*ne].detail), "%s", detail);
+    (*ne)++;
+}
+
+/* A reason: 1 to 200 bytes of UTF-8 text without control characters. */
+static int reason_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 1 || n > 200)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return 0;
+    return 1;
+}
+
+/* POST /v1/arrangements/{id}/pauses {start_date, end_date, reason}: a pause
+ * request for brr-pause.  The channel is the client certificate's; the
+ * limits are brr-pause's (DOMAIN §5): the answer to a refused request is
+ * at GET .../pauses/{pause_id} (422, the limit and the figures). */
+static int post_pause(h2o_req_t *req, const char *id, const char *channel)
+{
+    static const char *const known[] = {"start_date", "end_date", "reason",
+                                        NULL};
+    char key[KEY_MAX + 1], hash[65], rid[40];
+    intake_error_t errs[8];
+    size_t ne = 0;
+    const char *body, *sd = NULL, *ed = NULL, *rs = NULL;
     size_t len;
     json_t *root;
     json_error_t jerr;
-    brr_uuid_t u;
-    PGresult *res;
-    (void)data;
+    Brr__V1__PauseRequest pr = BRR__V1__PAUSE_REQUEST__INIT;
 
-    if (!channel_of(req, channel, sizeof(channel))) {
-        send_problem(req, 403, "unknown channel",
-                     "the client certificate names no intake channel");
-        return 0;
-    }
-    if (slash == NULL || (size_t)(slash - path) >= sizeof(id) ||
-        strncmp(slash, "/pauses", plen - (size_t)(slash - path)) != 0 ||
-        plen - (size_t)(slash - path) != 7) {
-        send_problem(req, 404, "not found", "no such resource");
-        return 0;
-    }
-    memcpy(id, path, (size_t)(slash - path));
-    id[slash - path] = '\0';
-    if (brr_uuid_parse(id, &u) != 0) {
-        send_problem(req, 404, "not found", "no such arrangement");
-        return 0;
-    }
     if (!idempotency_key(req, key)) {
         send_problem(req, 400, "missing Idempotency-Key",
                      "send an Idempotency-Key header");
@@ -941,144 +1255,126 @@ static int post_pause(h2o_req_t *req, void *data)
         return 0;
     }
     root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-    {
-        intake_error_t errs[4];
-        size_t ne = 0;
-        const char *f[] = {"start_date", "end_date", "reason"};
-        for (int i = 0; i < 3; i++) {
-            json_t *v = root ? json_object_get(root, f[i]) : NULL;
-            const char *s = json_is_string(v) ? json_string_value(v) : NULL;
-            int ok = s != NULL &&
-                     (i == 2 ? strlen(s) >= 1 && strlen(s) <= 200
-                             : brr_date_valid(s, strlen(s), NULL, NULL, NULL));
-            if (!ok) {
-                snprintf(errs[ne].field, sizeof(errs[ne].field), "%s", f[i]);
-                snprintf(errs[ne].detail, sizeof(errs[ne].detail), "%s",
-                         i == 2 ? "is required (1 to 200 characters)"
-                                : "is required as a date YYYY-MM-DD");
-                ne++;
-            }
-        }
-        if (root == NULL || !json_is_object(root) || ne > 0) {
-            char *prob = intake_problem(400, "invalid pause request",
-                                        "one or more fields are invalid", errs,
-                                        root ? ne : 0);
-            send_json(req, 400, PROBLEM, prob);
-            free(prob);
-            json_decref(root);
-            return 0;
-        }
-    }
-    sha256_hex(body, len, hash);
-    brr_uuid_v7_str(rid);
-    {
-        const char *p[2] = {id, NULL};
-        char resp[128];
-        Brr__V1__PauseRequest pr = BRR__V1__PAUSE_REQUEST__INIT;
-        char *rtext;
-        int rc;
-        if (brr_pg_ensure(api.svc->pg) != 0 || brr_pg_begin(api.svc->pg) ||
-            brr_pg_query(api.svc->pg,
-                         "SELECT citizen_ref::text FROM "
-                         "intake.arrangements_view WHERE arrangement_id = "
-                         "$1::uuid",
-                         1, p, &res) != 0) {
-            brr_pg_rollback(api.svc->pg);
-            json_decref(root);
-            brr_http_add_header(req, "retry-after", "1");
-            send_problem(req, 503, "temporarily unavailable", "retry");
-            return 0;
-        }
-        if (PQntuples(res) == 0) {
-            PQclear(res);
-            brr_pg_rollback(api.svc->pg);
-            json_decref(root);
-            send_problem(req, 404, "not found", "no such arrangement");
-            return 0;
-        }
-        pr.request_id = rid;
-        pr.arrangement_id = id;
-        pr.citizen_ref = PQgetvalue(res, 0, 0);
-        pr.start_date =
-            (char *)json_string_value(json_object_get(root, "start_date"));
-        pr.end_date =
-            (char *)json_string_value(json_object_get(root, "end_date"));
-        pr.reason = (char *)json_string_value(json_object_get(root, "reason"));
-        pr.channel = channel;
-        snprintf(resp, sizeof(resp), "{\"request_id\":\"%s\"}", rid);
-        {
-            const char *ip[5] = {channel, key, hash, "202", resp};
-            rc = brr_pg_query(
-                api.svc->pg,
-                "INSERT INTO intake.idempotency_keys (channel, key, "
-                "request_hash, status, response) VALUES ($1, $2, "
-                "decode($3, 'hex'), $4::int, $5::jsonb) ON CONFLICT DO "
-                "NOTHING RETURNING 1",
-                5, ip, &res);
-        }
-        if (rc == 0 && PQntuples(res) == 1) {
-            brr_outbox_add(api.svc->ob, TOPIC_PAUSE_REQUESTS, pr.citizen_ref,
-                           "arrangement", id, "pause.requested", &pr.base, NULL,
-                           NULL);
-            brr_outbox_queue(api.svc->ob, api.pp);
-            brr_pg_pipe_add(api.pp, "COMMIT", 0, NULL, NULL, NULL);
-            rc = brr_pg_pipe_run(api.svc->pg, api.pp);
-            rtext = strdup(resp);
-        } else if (rc == 0) {
-            /* the key exists: replay or refuse */
-            PGresult *old;
-            const char *kp[3] = {channel, key, hash};
-            PQclear(res);
-            res = NULL;
-            brr_pg_rollback(api.svc->pg);
-            rc = brr_pg_query(api.svc->pg,
-                              "SELECT response::text, request_hash = "
-                              "decode($3, 'hex') FROM "
-                              "intake.idempotency_keys WHERE channel = $1 "
-                              "AND key = $2",
-                              3, kp, &old);
-            if (rc == 0 && PQntuples(old) == 1 &&
-                PQgetvalue(old, 0, 1)[0] == 't')
-                rtext = strdup(PQgetvalue(old, 0, 0));
-            else
-                rtext = NULL;
-            if (rc == 0)
-                PQclear(old);
-            if (rc == 0 && rtext == NULL) {
-                send_problem(req, 422, "idempotency key reused",
-                             "this Idempotency-Key was used with a "
-                             "different body");
-                json_decref(root);
-                return 0;
-            }
-        } else {
-            rtext = NULL;
-        }
-        PQclear(res);
+    if (root == NULL || !json_is_object(root)) {
         json_decref(root);
-        if (rc != 0) {
-            brr_outbox_clear(api.svc->ob);
-            brr_pg_rollback(api.svc->pg);
-            free(rtext);
-            brr_http_add_header(req, "retry-after", "1");
-            send_problem(req, 503, "temporarily unavailable", "retry");
-            return 0;
-        }
-        brr_relay_kick(api.svc->relay);
-        send_json(req, 202, "application/json", rtext);
-        free(rtext);
+        send_problem(req, 400, "invalid pause request",
+                     "the body must be one JSON object");
+        return 0;
     }
+    {
+        const char *k;
+        json_t *v;
+        json_object_foreach(root, k, v)
+        {
+            int found = 0;
+            for (size_t i = 0; known[i] != NULL; i++)
+                found |= strcmp(k, known[i]) == 0;
+            if (!found)
+                add_error(errs, &ne, 8, strlen(k) < 60 ? k : "(long name)",
+                          "is not a field of a pause request");
+        }
+    }
+    {
+        json_t *v = json_object_get(root, "start_date");
+        sd = json_is_string(v) ? json_string_value(v) : NULL;
+        if (sd == NULL || !brr_date_valid(sd, strlen(sd), NULL, NULL, NULL))
+            add_error(errs, &ne, 8, "start_date",
+                      "is required as a date YYYY-MM-DD");
+        v = json_object_get(root, "end_date");
+        ed = json_is_string(v) ? json_string_value(v) : NULL;
+        if (ed == NULL || !brr_date_valid(ed, strlen(ed), NULL, NULL, NULL))
+            add_error(errs, &ne, 8, "end_date",
+                      "is required as a date YYYY-MM-DD");
+        else if (sd != NULL &&
+                 brr_date_valid(sd, strlen(sd), NULL, NULL, NULL) &&
+                 strcmp(ed, sd) < 0)
+            add_error(errs, &ne, 8, "end_date",
+                      "must not be before start_date");
+        v = json_object_get(root, "reason");
+        rs = json_is_string(v) ? json_string_value(v) : NULL;
+        if (rs == NULL || !reason_ok(rs))
+            add_error(errs, &ne, 8, "reason",
+                      "is required: 1 to 200 characters, no control "
+                      "characters");
+    }
+    if (ne > 0) {
+        char *prob = intake_problem(400, "invalid pause request",
+                                    "one or more fields are invalid", errs, ne);
+        send_json(req, 400, PROBLEM, prob);
+        free(prob);
+        json_decref(root);
+        return 0;
+    }
+    request_hash(req, body, len, hash);
+    brr_uuid_v7_str(rid);
+    pr.request_id = rid;
+    pr.arrangement_id = (char *)id;
+    pr.start_date = (char *)sd;
+    pr.end_date = (char *)ed;
+    pr.reason = (char *)rs;
+    pause_request(req, channel, key, hash, &pr, NULL);
+    json_decref(root);
     return 0;
 }
 
-/* The pause endpoint behind the same channel rate limit. */
+/* DELETE /v1/arrangements/{id}/pauses/{pause_id}: cancels a scheduled
+ * pause, or ends a running one early (brr-pause decides; the read model
+ * shows it). */
+static int delete_pause(h2o_req_t *req, const char *id, const char *pid,
+                        const char *channel)
+{
+    char key[KEY_MAX + 1], hash[65], rid[40];
+    Brr__V1__PauseRequest pr = BRR__V1__PAUSE_REQUEST__INIT;
+    if (!idempotency_key(req, key)) {
+        send_problem(req, 400, "missing Idempotency-Key",
+                     "send an Idempotency-Key header");
+        return 0;
+    }
+    request_hash(req, "", 0, hash);
+    brr_uuid_v7_str(rid);
+    pr.request_id = rid;
+    pr.arrangement_id = (char *)id;
+    pr.pause_id = (char *)pid;
+    pr.cancel = 1;
+    pr.start_date = "";
+    pr.end_date = "";
+    pr.reason = "";
+    pause_request(req, channel, key, hash, &pr, pid);
+    return 0;
+}
+
+/* POST and DELETE under /v1/arrangements/, behind the channel's rate
+ * limit. */
+static int pause_endpoint(h2o_req_t *req, int del)
+{
+    char channel[64], id[64], pid[64];
+    int np;
+    if (!channel_of(req, channel, sizeof(channel))) {
+        send_problem(req, 403, "not a channel", INTAKE_PEER_NOT_CHANNEL);
+        return 0;
+    }
+    np = arrangement_path(req, id, pid);
+    if (np != (del ? 3 : 2)) {
+        send_problem(req, 404, "not found", "no such resource");
+        return 0;
+    }
+    if (!admit(req, channel, sizeof(channel)))
+        return 0;
+    return del ? delete_pause(req, id, pid, channel)
+               : post_pause(req, id, channel);
+}
+
+/* The pause endpoints behind the same channel rate limit. */
 static int limited_post_pause(h2o_req_t *req, void *data)
 {
-    char channel[64];
-    int ch = channel_of(req, channel, sizeof(channel));
-    if (ch != 0 && !within_rate(req, ch))
-        return 0;
-    return post_pause(req, data);
+    (void)data;
+    return pause_endpoint(req, 0);
+}
+
+static int limited_delete_pause(h2o_req_t *req, void *data)
+{
+    (void)data;
+    return pause_endpoint(req, 1);
 }
 
 static int parse_channels(const char *list)
@@ -1102,9 +1398,31 @@ static int parse_channels(const char *list)
     return api.nchannels > 0 ? 0 : BRR_ECONFIG;
 }
 
+/* Marks the channels of list (comma-separated, may be empty or NULL) as
+ * debt counsellors'; a name that is no channel is never admitted anyway.
+ * BRR_ECONFIG for an empty or overlong name. */
+static int parse_counsellors(const char *list)
+{
+    const char *p = list ? list : "";
+    while (*p) {
+        size_t l = strcspn(p, ",");
+        if (l == 0 || l >= sizeof(api.channels[0].name))
+            return BRR_ECONFIG;
+        for (size_t i = 0; i < api.nchannels; i++)
+            if (strlen(api.channels[i].name) == l &&
+                memcmp(api.channels[i].name, p, l) == 0)
+                api.channels[i].counsellor = 1;
+        p += l;
+        if (*p == ',')
+            p++;
+    }
+    return 0;
+}
+
 int intake_api_start(brr_service_t *svc, const intake_api_conf_t *conf)
 {
-    brr_http_tls_t tls = {conf->cert, conf->key, conf->client_ca};
+    brr_http_tls_t tls = {conf->cert, conf->key, conf->channel_ca,
+                          conf->org_ca};
     brr_http_conf_t hc = {.tls = &tls,
                           .max_body = conf->max_body,
                           .name = "intake",
@@ -1128,6 +1446,11 @@ int intake_api_start(brr_service_t *svc, const intake_api_conf_t *conf)
     api.pp = brr_pg_pipe_new();
     if ((rc = parse_channels(conf->channels)) != 0) {
         brr_log_error("invalid channel list", "channels", conf->channels, NULL);
+        return rc;
+    }
+    if ((rc = parse_counsellors(conf->counsellors)) != 0) {
+        brr_log_error("invalid counsellor channel list", "channels",
+                      conf->counsellors, NULL);
         return rc;
     }
     api.ncommitters = conf->committers < 1                ? 1
@@ -1173,7 +1496,11 @@ int intake_api_start(brr_service_t *svc, const intake_api_conf_t *conf)
                           NULL);
     brr_http_server_route(api.srv, "POST", "/v1/arrangements/",
                           limited_post_pause, NULL);
-    intake_reports_start(svc, api.srv); /* POST /v1/reports */
+    brr_http_server_route(api.srv, "DELETE", "/v1/arrangements/",
+                          limited_delete_pause, NULL);
+    /* POST /v1/reports */
+    intake_reports_start(svc, api.srv, &api.conf.roles, conf->rate_per_s,
+                         conf->rate_burst);
     return brr_http_server_start(api.srv);
 }
 

@@ -6,12 +6,18 @@
 
 #include "http.h"
 #include "intake.h"
+#include "peer.h"
 #include "service.h"
 
 typedef struct {
     const char *listen; /* host:port */
-    const char *cert, *key, *client_ca;
+    const char *cert, *key;
+    /* the client CAs, one per role (peer.c) */
+    const char *channel_ca, *org_ca;
     const char *channels; /* comma-separated channel CNs allowed */
+    /* comma-separated channels of debt counsellors (a subset of channels):
+     * pauses for any arrangement, no applications */
+    const char *counsellors;
     size_t max_body;
     size_t flush_max;         /* applications per commit */
     size_t committers;        /* batches committing at once (own connections) */
@@ -22,6 +28,7 @@ typedef struct {
     uint64_t idle_timeout_ms; /* HTTP/2: idle connection */
     uint64_t handshake_timeout_ms; /* TLS handshake */
     intake_keys_t keys;
+    intake_roles_t roles; /* from channel_ca and org_ca */
 } intake_api_conf_t;
 
 /* Starts the API on svc's loop, committing through svc's connection and

@@ -512,11 +512,16 @@ int intake_app_parse(const char *body, size_t len, const char *channel,
                 fail(app, only[i], "is only for kind \"maatwerk\"", NULL);
     }
     {
+        /* Processed only with the citizen's explicit consent: absent is
+         * no consent, never a default. */
         json_t *c = json_object_get(root, "consent");
-        if (c != NULL && !json_is_boolean(c))
+        app->consent = json_is_true(c);
+        if (c == NULL)
+            fail(app, "consent",
+                 "is required: true, the citizen's explicit consent", NULL);
+        else if (!json_is_boolean(c))
             fail(app, "consent", "must be true or false", NULL);
-        app->consent = c == NULL || json_is_true(c);
-        if (c != NULL && json_is_false(c))
+        else if (!app->consent)
             fail(app, "consent", "is needed to process the application", NULL);
     }
     json_decref(root);

@@ -20,8 +20,8 @@
 #define TOPIC_ARRANGEMENTS "brr.arrangements.events.v1"
 #define TOPIC_PAUSES "brr.pause.events.v1"
 
-static char *listen_addr, *cert, *key, *client_ca, *channels, *bsn_key,
-    *bsn_hmac_key, *bsn_key_id, *bsn_old_keys;
+static char *listen_addr, *cert, *key, *channel_ca, *org_ca, *channels,
+    *counsellors, *bsn_key, *bsn_hmac_key, *bsn_key_id, *bsn_old_keys;
 static int64_t max_body, flush_max, committers, rate, burst, req_timeout,
     idle_timeout, handshake_timeout;
 static brr_service_t svc;
@@ -33,10 +33,17 @@ static const brr_config_entry_t config[] = {
      "server certificate (PEM)"},
     {"BRR_INTAKE_KEY", BRR_CONF_STRING, &key, NULL, 0, 0, 0,
      "server key (PEM)"},
-    {"BRR_INTAKE_CLIENT_CA", BRR_CONF_STRING, &client_ca, NULL, 0, 0, 0,
-     "CA that signs the channels' client certificates"},
+    {"BRR_INTAKE_CHANNEL_CA", BRR_CONF_STRING, &channel_ca, NULL, 0, 0, 0,
+     "CA(s) that issue the channels' client certificates (PEM)"},
+    {"BRR_INTAKE_ORG_CA", BRR_CONF_STRING, &org_ca, NULL, 0, 0, 0,
+     "CA(s) that issue the organisations' client certificates (PEM); "
+     "not the channel CA"},
     {"BRR_INTAKE_CHANNELS", BRR_CONF_STRING, &channels, "CJIB,BELASTINGDIENST",
      0, 0, 0, "client certificate CNs accepted as channels"},
+    {"BRR_INTAKE_COUNSELLOR_CHANNELS", BRR_CONF_STRING, &counsellors,
+     "SCHULDHULP", 0, 0, 0,
+     "channels of debt counsellors: pause requests for any arrangement, "
+     "no applications (a name must be in BRR_INTAKE_CHANNELS too)"},
     {"BRR_BSN_KEY_FILE", BRR_CONF_STRING, &bsn_key, NULL, 0, 0, 0,
      "32-byte AES-256-GCM key for the BSN"},
     {"BRR_BSN_HMAC_KEY_FILE", BRR_CONF_STRING, &bsn_hmac_key, NULL, 0, 0, 0,
@@ -118,6 +125,10 @@ static int add_arrangement(brr_msg_t *m, brr_arena_t *a, json_t *rows,
                         "instalment_cents", (json_int_t)ev->instalment_cents,
                         "months", ev->months, "first_due_date",
                         ev->first_due_date, "organisations", shares_json(ev)));
+    json_object_set_new(json_array_get(rows, json_array_size(rows) - 1),
+                        "end_date", json_string(ev->end_date));
+    json_object_set_new(json_array_get(rows, json_array_size(rows) - 1),
+                        "review_date", json_string(ev->review_date));
     if (arr != NULL)
         json_array_append_new(
             hist, json_pack("{s:s, s:s, s:s, s:s, s:{s:o, s:I, s:i, s:s?}}",
@@ -133,32 +144,44 @@ static int add_arrangement(brr_msg_t *m, brr_arena_t *a, json_t *rows,
     return 0;
 }
 
-/* One PauseEvent: the pause's row and a history row. */
+/* One PauseEvent: the pause's row and a history row.  A refused request
+ * becomes a pause in state "refused" with the limit and the figures; a
+ * refused cancel changes no pause (history only). */
 static int add_pause(brr_msg_t *m, brr_arena_t *a, json_t *pauses, json_t *hist)
 {
     Brr__V1__PauseEvent *ev =
         brr__v1__pause_event__unpack(brr_arena_protobuf(a), m->len, m->value);
     const char *state;
+    json_t *refusal = NULL;
     if (ev == NULL)
         return BRR_EDECODE;
     if (!is_uuid(ev->arrangement_id))
         return 0; /* not about an arrangement we can show */
     state = strncmp(ev->event_type, "pause.", 6) == 0 ? ev->event_type + 6
                                                       : ev->event_type;
-    if (ev->pause_id[0] && strcmp(state, "refused") != 0)
+    if (strcmp(state, "refused") == 0)
+        refusal = json_pack(
+            "{s:s, s:I, s:I, s:s, s:s}", "limit", ev->limit, "allowed",
+            (json_int_t)ev->limit_allowed, "asked", (json_int_t)ev->limit_asked,
+            "unit", ev->limit_unit, "detail",
+            ev->n_refusals > 0 && ev->refusals[0] ? ev->refusals[0] : "");
+    if (is_uuid(ev->pause_id) && strcmp(state, "cancel_refused") != 0)
         json_array_append_new(
-            pauses,
-            json_pack("{s:s, s:s, s:s, s:s?, s:s?}", "pause_id", ev->pause_id,
-                      "arrangement_id", ev->arrangement_id, "state", state,
-                      "start_date", ev->start_date[0] ? ev->start_date : NULL,
-                      "end_date", ev->end_date[0] ? ev->end_date : NULL));
+            pauses, json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:o?, s:s?}",
+                              "pause_id", ev->pause_id, "arrangement_id",
+                              ev->arrangement_id, "state", state, "start_date",
+                              ev->start_date[0] ? ev->start_date : NULL,
+                              "end_date", ev->end_date[0] ? ev->end_date : NULL,
+                              "refusal", refusal ? json_incref(refusal) : NULL,
+                              "effect", ev->effect[0] ? ev->effect : NULL));
     json_array_append_new(
-        hist, json_pack("{s:s, s:s, s:s, s:n, s:{s:s?, s:s?, s:s?}}",
-                        "arrangement_id", ev->arrangement_id, "source", "pause",
-                        "event_type", ev->event_type, "state", "detail",
-                        "pause_id", ev->pause_id[0] ? ev->pause_id : NULL,
-                        "start_date", ev->start_date[0] ? ev->start_date : NULL,
-                        "end_date", ev->end_date[0] ? ev->end_date : NULL));
+        hist,
+        json_pack("{s:s, s:s, s:s, s:n, s:{s:s?, s:s?, s:s?, s:o?}}",
+                  "arrangement_id", ev->arrangement_id, "source", "pause",
+                  "event_type", ev->event_type, "state", "detail", "pause_id",
+                  ev->pause_id[0] ? ev->pause_id : NULL, "start_date",
+                  ev->start_date[0] ? ev->start_date : NULL, "end_date",
+                  ev->end_date[0] ? ev->end_date : NULL, "refusal", refusal));
     return 0;
 }
 
@@ -209,13 +232,15 @@ static int intake_apply(void *arg, brr_pg_t *pg, brr_pg_pipe_t *pp,
         "citizen_ref, state, jsonb_build_object('instalment_cents', "
         "instalment_cents, 'months', months, 'first_due_date', "
         "first_due_date, 'organisations', organisations, 'reasons', "
-        "reasons, 'event_type', event_type) FROM ROWS FROM ("
-        "jsonb_to_recordset($1::jsonb) AS (arrangement_id uuid, citizen_ref "
-        "uuid, state text, event_type text, instalment_cents bigint, months "
-        "int, first_due_date text, organisations jsonb, reasons jsonb)) "
-        "WITH ORDINALITY AS x(arrangement_id, citizen_ref, state, "
-        "event_type, instalment_cents, months, first_due_date, "
-        "organisations, reasons, o) WHERE arrangement_id IS NOT NULL AND "
+        "reasons, 'event_type', event_type, 'end_date', end_date, "
+        "'review_date', review_date) FROM ROWS FROM (jsonb_to_recordset("
+        "$1::jsonb) AS (arrangement_id uuid, citizen_ref uuid, state text, "
+        "event_type text, instalment_cents bigint, months int, "
+        "first_due_date text, organisations jsonb, reasons jsonb, end_date "
+        "text, review_date text)) WITH ORDINALITY AS x(arrangement_id, "
+        "citizen_ref, state, event_type, instalment_cents, months, "
+        "first_due_date, organisations, reasons, end_date, review_date, o) "
+        "WHERE arrangement_id IS NOT NULL AND "
         "citizen_ref IS NOT NULL ORDER BY arrangement_id, o DESC "
         "ON CONFLICT (arrangement_id) DO UPDATE SET state = excluded.state, "
         "body = excluded.body, version = intake.arrangements_view.version "
@@ -223,19 +248,22 @@ static int intake_apply(void *arg, brr_pg_t *pg, brr_pg_pipe_t *pp,
         rows);
     queue_json(pp,
                "INSERT INTO intake.arrangement_pauses (pause_id, "
-               "arrangement_id, state, start_date, end_date) SELECT "
-               "DISTINCT ON (pause_id) pause_id, arrangement_id, state, "
-               "start_date, end_date FROM ROWS FROM ("
-               "jsonb_to_recordset($1::jsonb) AS (pause_id text, "
-               "arrangement_id uuid, state text, start_date text, end_date "
-               "text)) WITH ORDINALITY AS x(pause_id, "
-               "arrangement_id, state, start_date, end_date, o) "
-               "ORDER BY pause_id, o DESC ON CONFLICT (pause_id) DO UPDATE "
-               "SET state = excluded.state, start_date = "
-               "coalesce(excluded.start_date, "
+               "arrangement_id, state, start_date, end_date, refusal, "
+               "effect) SELECT DISTINCT ON (pause_id) pause_id, "
+               "arrangement_id, state, start_date, end_date, refusal, effect "
+               "FROM ROWS FROM (jsonb_to_recordset($1::jsonb) AS (pause_id "
+               "text, arrangement_id uuid, state text, start_date text, "
+               "end_date text, refusal jsonb, effect text)) WITH ORDINALITY "
+               "AS x(pause_id, arrangement_id, state, start_date, end_date, "
+               "refusal, effect, o) ORDER BY pause_id, o DESC ON CONFLICT "
+               "(pause_id) DO UPDATE SET state = excluded.state, start_date "
+               "= coalesce(excluded.start_date, "
                "intake.arrangement_pauses.start_date), end_date = "
                "coalesce(excluded.end_date, "
-               "intake.arrangement_pauses.end_date), updated_at = now()",
+               "intake.arrangement_pauses.end_date), refusal = "
+               "coalesce(excluded.refusal, intake.arrangement_pauses.refusal), "
+               "effect = coalesce(excluded.effect, "
+               "intake.arrangement_pauses.effect), updated_at = now()",
                pauses);
     queue_json(pp,
                "INSERT INTO intake.arrangement_history (arrangement_id, "
@@ -283,8 +311,10 @@ int main(int argc, char **argv)
     ac.listen = listen_addr;
     ac.cert = cert;
     ac.key = key;
-    ac.client_ca = client_ca;
+    ac.channel_ca = channel_ca;
+    ac.org_ca = org_ca;
     ac.channels = channels;
+    ac.counsellors = counsellors;
     ac.max_body = (size_t)max_body;
     ac.flush_max = (size_t)flush_max;
     ac.committers = (size_t)committers;
@@ -296,7 +326,9 @@ int main(int argc, char **argv)
     ac.handshake_timeout_ms = (uint64_t)handshake_timeout;
     if (intake_keys_load(&ac.keys, bsn_key, bsn_hmac_key, bsn_key_id, err,
                          sizeof(err)) != 0 ||
-        intake_keys_add_old(&ac.keys, bsn_old_keys, err, sizeof(err)) != 0) {
+        intake_keys_add_old(&ac.keys, bsn_old_keys, err, sizeof(err)) != 0 ||
+        intake_roles_load(&ac.roles, channel_ca, org_ca, err, sizeof(err)) !=
+            0) {
         brr_log_error("invalid configuration", "err", err, NULL);
         return 2;
     }

@@ -9,18 +9,24 @@
  *   type CLAIM_CHANGED: reference, open_cents (the new balance)
  *   type CLAIM_WITHDRAWN: reference, reason (optional)
  *   type NEW_CLAIM: reference, open_cents, due_date (optional)
- *   type END_REQUESTED: reason (e.g. "WSNP")
+ *   type END_REQUESTED: reason (optional; a code such as "WSNP")
  *
- * The organisation is the verified client certificate's CN and must be in
- * the registry (connector.organisations); a body that names an organisation
- * is refused.  The report goes to brr.intake.reports.v1 through intake's
- * outbox in the same transaction as its (organisation, report id)
- * idempotency row, keyed by the arrangement's citizen from
- * intake.arrangements_view: the same report id again answers what it
- * answered the first time and is not sent twice; with another body it is
- * 422.  brr-distribution applies it (and drops repeats by report id).
- * 202 means committed, not applied: refusals (unknown claim, amount above
- * the balance) come back to the organisation as report.refused events.
+ * The organisation is the CN of a client certificate issued by the
+ * organisation CA (a channel's certificate is refused here even when its
+ * CN is an organisation's code: peer.c) and must be in the registry
+ * (connector.organisations); a body that names an organisation is
+ * refused.  Each organisation has its own token bucket at intake's
+ * per-client rate (BRR_INTAKE_RATE/BURST): beyond it, 429 with
+ * Retry-After, before the body is read or the database asked.
+ *
+ * The report goes to brr.intake.reports.v1 through intake's outbox in the
+ * same transaction as its (organisation, report id) idempotency row, keyed
+ * by the arrangement's citizen from intake.arrangements_view: the same
+ * report id again answers what it answered the first time and is not sent
+ * twice; with another body it is 422.  brr-distribution applies it (and
+ * drops repeats by report id).  202 means committed, not applied: refusals
+ * (unknown claim, amount above the balance) come back to the organisation
+ * as report.refused events.
  */
 #include "reports.h"
 
@@ -42,9 +48,19 @@
 #define PROBLEM "application/problem+json"
 #define REPORT_MAX_BODY 4096
 
+/* One organisation's token bucket, made on its first report. */
+typedef struct {
+    char org[17];
+    intake_bucket_t bucket;
+} org_bucket_t;
+
 static struct {
     brr_service_t *svc;
-    brr_counter_t *accepted, *invalid, *replayed, *forbidden;
+    const intake_roles_t *roles;
+    double rate, burst;
+    org_bucket_t *buckets; /* grows; organisations are few */
+    size_t nbuckets, capbuckets;
+    brr_counter_t *accepted, *invalid, *replayed, *forbidden, *limited;
 } rep;
 
 static const char *const kinds[] = {
@@ -76,6 +92,19 @@ static int visible(const char *s, size_t min, size_t max)
         return 0;
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return 0;
+    return 1;
+}
+
+/* A reason code: 1 to 64 of A-Z, 0-9, '_' and '-'. */
+static int reason_code(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 1 || n > 64)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
+              s[i] == '_' || s[i] == '-'))
             return 0;
     return 1;
 }
@@ -192,6 +221,14 @@ int intake_report_parse(const char *body, size_t len, intake_report_t *r)
     }
     text(r, root, "reason", 0, 1, INTAKE_REPORT_REASON_MAX, r->reason,
          sizeof(r->reason));
+    /* The reason of an end is passed on to every organisation of the
+     * arrangement: a code, never free text that could carry personal
+     * data of the citizen to the others. */
+    if (r->kind == BRR__V1__REPORT_KIND__END_REQUESTED && r->reason[0] &&
+        !reason_code(r->reason))
+        fail(r, "reason",
+             "for END_REQUESTED: a code of A-Z, 0-9, '_' and '-' (at most 64), "
+             "e.g. WSNP, as every organisation of the arrangement is told it");
     json_decref(root);
     return r->nerrors == 0 ? 0 : BRR_EINVAL;
 }
@@ -216,6 +253,41 @@ static void sha256_hex(const void *data, size_t len, char out[65])
     EVP_Digest(data, len, md, &n, EVP_sha256(), NULL);
     for (unsigned int i = 0; i < n; i++)
         snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+/* Takes a token from org's bucket; answers 429 with Retry-After and
+ * returns 0 when there is none. */
+static int within_rate(h2o_req_t *req, const char *org)
+{
+    uint64_t now = uv_now(rep.svc->loop), wait_ms;
+    org_bucket_t *b = NULL;
+    char secs[24];
+    for (size_t i = 0; i < rep.nbuckets && b == NULL; i++)
+        if (strcmp(rep.buckets[i].org, org) == 0)
+            b = &rep.buckets[i];
+    if (b == NULL) {
+        if (rep.nbuckets == rep.capbuckets) {
+            rep.capbuckets = rep.capbuckets ? 2 * rep.capbuckets : 16;
+            rep.buckets =
+                realloc(rep.buckets, rep.capbuckets * sizeof(*rep.buckets));
+            if (rep.buckets == NULL)
+                abort();
+        }
+        b = &rep.buckets[rep.nbuckets++];
+        snprintf(b->org, sizeof(b->org), "%s", org);
+        intake_bucket_init(&b->bucket, rep.rate, rep.burst, now);
+    }
+    if ((wait_ms = intake_bucket_take(&b->bucket, now)) == 0)
+        return 1;
+    snprintf(secs, sizeof(secs), "%llu",
+             (unsigned long long)((wait_ms + 999) / 1000));
+    brr_http_add_header(req, "retry-after", secs);
+    send_problem(req, 429, "too many requests",
+                 "this organisation's report rate is above its limit; retry "
+                 "after the number of seconds in Retry-After",
+                 NULL, 0);
+    brr_counter_inc(rep.limited);
+    return 0;
 }
 
 /* Is the certificate's CN an organisation in the registry today? */
@@ -362,13 +434,19 @@ static int post_report(h2o_req_t *req, void *data)
     int known = 0, rc;
     (void)data;
 
-    if (brr_http_peer_subject_cn(req, org, sizeof(org)) != 0 ||
-        !brr_org_code_valid(org, strlen(org))) {
+    rc = intake_peer_cn(req, rep.roles, INTAKE_ROLE_ORGANISATION, org,
+                        sizeof(org));
+    if (rc != 0 || !brr_org_code_valid(org, strlen(org))) {
         brr_counter_inc(rep.forbidden);
         send_problem(req, 403, "not an organisation",
-                     "the client certificate names no organisation", NULL, 0);
+                     rc == BRR_EREFUSED
+                         ? INTAKE_PEER_NOT_ORGANISATION
+                         : "the client certificate names no organisation",
+                     NULL, 0);
         return 0;
     }
+    if (!within_rate(req, org))
+        return 0;
     if (brr_http_body(req, REPORT_MAX_BODY, &body, &len) != 0) {
         send_problem(req, 413, "body too large", "a report is small", NULL, 0);
         return 0;
@@ -408,9 +486,13 @@ static int post_report(h2o_req_t *req, void *data)
     return 0;
 }
 
-int intake_reports_start(brr_service_t *svc, brr_http_server_t *srv)
+int intake_reports_start(brr_service_t *svc, brr_http_server_t *srv,
+                         const intake_roles_t *roles, double rate, double burst)
 {
     rep.svc = svc;
+    rep.roles = roles;
+    rep.rate = rate;
+    rep.burst = burst;
     rep.accepted = brr_metrics_counter("brr_intake_reports_accepted_total",
                                        "organisation reports committed", NULL);
     rep.invalid = brr_metrics_counter("brr_intake_reports_invalid_total",
@@ -423,6 +505,9 @@ int intake_reports_start(brr_service_t *svc, brr_http_server_t *srv)
     rep.forbidden = brr_metrics_counter(
         "brr_intake_reports_forbidden_total",
         "reports from a certificate naming no organisation", NULL);
+    rep.limited =
+        brr_metrics_counter("brr_intake_reports_rate_limited_total",
+                            "organisation reports answered 429", NULL);
     brr_http_server_route(srv, "POST", "/v1/reports", post_report, NULL);
     return 0;
 }

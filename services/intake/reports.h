@@ -12,6 +12,7 @@
 
 #include "http.h"
 #include "intake.h"
+#include "peer.h"
 #include "service.h"
 
 #define INTAKE_REPORT_ID_MAX 64
@@ -35,11 +36,15 @@ typedef struct {
  * with every invalid field in rep->errors. */
 int intake_report_parse(const char *body, size_t len, intake_report_t *rep);
 
-/* Routes POST /v1/reports on srv: the organisation is the client
- * certificate's CN and must be in the registry; the report goes to
- * brr.intake.reports.v1 through svc's outbox, keyed by the citizen of the
- * arrangement (intake.arrangements_view), once per (organisation, report
- * id).  Returns 0. */
-int intake_reports_start(brr_service_t *svc, brr_http_server_t *srv);
+/* Routes POST /v1/reports on srv: the organisation is the CN of a client
+ * certificate of the organisation role in roles (kept by the caller for
+ * as long as srv runs) and must be in the registry; each organisation may
+ * send rate reports per second with bursts of burst (429 beyond); the
+ * report goes to brr.intake.reports.v1 through svc's outbox, keyed by the
+ * citizen of the arrangement (intake.arrangements_view), once per
+ * (organisation, report id).  Returns 0. */
+int intake_reports_start(brr_service_t *svc, brr_http_server_t *srv,
+                         const intake_roles_t *roles, double rate,
+                         double burst);
 
 #endif

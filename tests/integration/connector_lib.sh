@@ -88,7 +88,7 @@ submit() {
         [[ -n "${claims}" ]] && claims+=","
         claims+="{\"organisation\":\"${org}\",\"reference\":\"${org}-${key:0:13}\",\"open_cents\":$((RANDOM % 90000 + 10000))}"
     done
-    body="{\"bsn\":\"$(bsn_new)\",\"channel\":\"CJIB\",\"kind\":\"standard\",\"claims\":[${claims}]}"
+    body="{\"bsn\":\"$(bsn_new)\",\"channel\":\"CJIB\",\"kind\":\"standard\",\"consent\":true,\"claims\":[${claims}]}"
     out=$(curl -sS --cert "${BRR_PKI_DIR}/channel-CJIB.crt" \
         --key "${BRR_PKI_DIR}/channel-CJIB.key" --cacert "${BRR_PKI_DIR}/ca.crt" \
         -H 'Content-Type: application/json' \
@@ -119,18 +119,40 @@ arrangement_of() {
     return 1
 }
 
-# pause ARR: one more event per organisation of the arrangement (a pause
-# from today starts at once: brr-pause's timer fires on its next tick).
+# pause ARR: one more event per organisation of the arrangement.  The
+# first call pauses it from today (brr-pause's timer fires on its next
+# tick: "paused"); the next call, once that pause runs, cancels it
+# ("resumed"), since the pause limits (DOMAIN §5) refuse a second pause
+# that overlaps or follows at once.
+declare -A PAUSE_OF=()
 pause() {
-    local from to
-    from=$(date +%F)
+    local from to out pid deadline
+    pid=${PAUSE_OF[$1]:-}
+    if [[ -n "${pid}" ]]; then
+        deadline=$((SECONDS + 120))
+        until [[ "$(psql_q "SELECT coalesce((SELECT state FROM intake.arrangement_pauses WHERE pause_id = '${pid}'), '')")" == started ]]; do
+            ((SECONDS < deadline)) || {
+                echo "pause: ${pid} did not start within 120s" >&2
+                return 1
+            }
+            sleep 1
+        done
+        curl -fsS -o /dev/null -X DELETE --cert "${BRR_PKI_DIR}/channel-CJIB.crt" \
+            --key "${BRR_PKI_DIR}/channel-CJIB.key" --cacert "${BRR_PKI_DIR}/ca.crt" \
+            -H "Idempotency-Key: $(cat /proc/sys/kernel/random/uuid)" \
+            "${BRR_INTAKE_URL}/v1/arrangements/$1/pauses/${pid}"
+        PAUSE_OF[$1]=
+        return
+    fi
+    from=$(TZ=Europe/Amsterdam date +%F)
     to=$(date -d '+60 days' +%F)
-    curl -fsS -o /dev/null --cert "${BRR_PKI_DIR}/channel-CJIB.crt" \
+    out=$(curl -fsS --cert "${BRR_PKI_DIR}/channel-CJIB.crt" \
         --key "${BRR_PKI_DIR}/channel-CJIB.key" --cacert "${BRR_PKI_DIR}/ca.crt" \
         -H 'Content-Type: application/json' \
         -H "Idempotency-Key: $(cat /proc/sys/kernel/random/uuid)" \
         -d "{\"start_date\":\"${from}\",\"end_date\":\"${to}\",\"reason\":\"test\"}" \
-        "${BRR_INTAKE_URL}/v1/arrangements/$1/pauses"
+        "${BRR_INTAKE_URL}/v1/arrangements/$1/pauses") || return 1
+    PAUSE_OF[$1]=$(sed -n 's/.*"pause_id":"\([0-9a-f-]*\)".*/\1/p' <<<"${out}")
 }
 
 # sql_list ARR...: 'a','b' for an IN list.
@@ -168,7 +190,9 @@ check_order_and_once() {
 check_payload() {
     local org=$1 arrs=$2
     check "${org}'s payloads hold only arrangement fields" sql_true \
-        "SELECT count(*) = 0 FROM (SELECT DISTINCT jsonb_object_keys(body->'data') AS k FROM orgsim.received WHERE org = '${org}' AND arrangement_id IN (${arrs})) x WHERE k NOT IN ('arrangement_id', 'organisation', 'status', 'instalment_cents', 'months', 'claims', 'first_due_date', 'pause')"
+        "SELECT count(*) = 0 FROM (SELECT DISTINCT jsonb_object_keys(body->'data') AS k FROM orgsim.received WHERE org = '${org}' AND arrangement_id IN (${arrs})) x WHERE k NOT IN ('arrangement_id', 'organisation', 'status', 'instalment_cents', 'months', 'claims', 'first_due_date', 'pause', 'instalment_seq', 'due_date', 'end_date', 'reminder', 'report_id', 'reason')"
+    check "${org}'s payloads hold its whole part (status, share, claims, schedule position, reminder)" sql_true \
+        "SELECT count(*) = 0 FROM orgsim.received WHERE org = '${org}' AND arrangement_id IN (${arrs}) AND NOT (body->'data' ?& ARRAY['arrangement_id', 'organisation', 'status', 'instalment_cents', 'months', 'claims', 'instalment_seq', 'reminder'] AND NOT jsonb_path_exists(body->'data', '$.claims[*] ? (!exists(@.withdrawn) || !exists(@.share_cents) || !exists(@.open_cents))'))"
     check "${org}'s payloads name no bsn, income or household" sql_true \
         "SELECT count(*) = 0 FROM orgsim.received WHERE org = '${org}' AND arrangement_id IN (${arrs}) AND body::text ~* '(bsn|income|household|inkomen|huishouden|citizen|\"name\")'"
     check "the simulator refused nothing of ${org}'s as holding a bsn" sql_true \

@@ -15,7 +15,7 @@ source "$(dirname -- "${BASH_SOURCE[0]}")/intake_lib.sh"
 run=$(date +%s%N)
 bsn=$(new_bsn)
 body() { # body REF [EXTRA-MEMBERS]
-    printf '{"bsn":"%s","kind":"standard","claims":[{"organisation":"CJIB","reference":"%s","open_cents":%d}]%s}' \
+    printf '{"bsn":"%s","kind":"standard","consent":true,"claims":[{"organisation":"CJIB","reference":"%s","open_cents":%d}]%s}' \
         "${bsn}" "$1" 50000 "${2:+,$2}"
 }
 ref1=it-${run}-1
@@ -31,7 +31,7 @@ check '[[ $(psql_q "SELECT count(*) FROM intake.applications WHERE application_i
     "the 202 application is in intake.applications"
 
 out=$(api org-DUO POST /v1/applications -H "Idempotency-Key: k-${run}-x" -d "$(body x)")
-check '[[ $(status_of "$out") == 403 ]]' "a certificate of the CA that is no channel gets 403"
+check '[[ $(status_of "$out") == 403 ]]' "an organisation's certificate is no channel's: 403 (intake_roles.sh has the rest)"
 code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "${PKI}/ca.crt" \
     -X POST "${BRR_INTAKE_URL}/v1/applications" -d '{}' || true)
 check '[[ ${code} == 000 ]]' "no client certificate: the TLS handshake fails"
@@ -47,10 +47,18 @@ out=$(printf '{"bsn":"%s","pad":"%s"}' "${bsn}" "${big}" |
     api channel-CJIB POST /v1/applications -H "Idempotency-Key: k-${run}-big" --http1.1 --data-binary @-)
 check '[[ $(status_of "$out") == 413 ]]' "a body over the limit: 413 (HTTP/1.1; h2o refuses the HTTP/2 stream)"
 out=$(api channel-CJIB POST /v1/applications -H "Idempotency-Key: k-${run}-bad" \
-    -d '{"bsn":"123456789","kind":"x","claims":[],"contact":{"email":"x"},"refund_account":{"iban":"NL91ABNA0417164301","account_holder":"A"},"zzz":1}')
+    -d '{"bsn":"123456789","kind":"x","consent":true,"claims":[],"contact":{"email":"x"},"refund_account":{"iban":"NL91ABNA0417164301","account_holder":"A"},"zzz":1}')
 check '[[ $(status_of "$out") == 400 ]]' "an invalid application: 400"
 check '[[ $(body_of "$out" | jq -r "[.errors[].field] | sort | join(\",\")") == "bsn,claims,contact.email,kind,refund_account.iban,zzz" ]]' \
     "every invalid field is named in one problem+json"
+out=$(api channel-CJIB POST /v1/applications -H "Idempotency-Key: k-${run}-noconsent" \
+    -d "$(body "${ref1}-nc" | sed 's/"consent":true,//')")
+check '[[ $(status_of "$out") == 400 && $(body_of "$out" | jq -r "[.errors[].field] | join(\",\")") == consent ]]' \
+    "no consent: 400 naming consent (never assumed)"
+out=$(api channel-CJIB POST /v1/applications -H "Idempotency-Key: k-${run}-consentfalse" \
+    -d "$(body "${ref1}-cf" | sed 's/"consent":true/"consent":false/')")
+check '[[ $(status_of "$out") == 400 && $(body_of "$out" | jq -r "[.errors[].field] | join(\",\")") == consent ]]' \
+    "consent false: 400 naming consent"
 ct=$(curl -s -o /dev/null -w '%{content_type}' --cacert "${PKI}/ca.crt" \
     --cert "${PKI}/channel-CJIB.crt" --key "${PKI}/channel-CJIB.key" \
     -X POST "${BRR_INTAKE_URL}/v1/applications" -H "Idempotency-Key: k-${run}-ct" -d '{}')
@@ -104,7 +112,7 @@ check '[[ $(printf "%s\n" "${ids}" | grep -c .) == 1 && "${codes}" == " 20 202;"
 echo "--- the same citizen again"
 citizen1=$(psql_q "SELECT citizen_ref FROM intake.applications WHERE application_id = '${app1}'")
 out=$(api channel-BELASTINGDIENST POST /v1/applications -H "Idempotency-Key: k-${run}-2" \
-    -d "$(printf '{"bsn":"%s","kind":"standard","claims":[{"organisation":"BELASTINGDIENST","reference":"%s","open_cents":7000}]}' "${bsn}" "it-${run}-2")")
+    -d "$(printf '{"bsn":"%s","kind":"standard","consent":true,"claims":[{"organisation":"BELASTINGDIENST","reference":"%s","open_cents":7000}]}' "${bsn}" "it-${run}-2")")
 check '[[ $(status_of "$out") == 202 ]]' "a second application by the same citizen is accepted"
 app2=$(body_of "$out" | jq -r .application_id)
 check '[[ $(psql_q "SELECT citizen_ref FROM intake.applications WHERE application_id = '"'${app2}'"'") == "${citizen1}" ]]' \

@@ -4,7 +4,7 @@
 # stack's (same database, a Kafka address that answers nothing: its own
 # consumer and relay stay idle) with tight settings and a rotated key: the
 # per-channel rate limit answers 429 with Retry-After and leaves other
-# channels alone; a client that sends its request headers or body too
+# channels alone, and so does each organisation's on /v1/reports; a client that sends its request headers or body too
 # slowly is disconnected after the request timeout; a TLS handshake that
 # never comes is closed after the handshake timeout; after rotation new
 # rows are sealed under the new key id while a citizen stored under the
@@ -87,6 +87,34 @@ rm -f "${BRR_VAR}"/rl.* "${BRR_VAR}"/rl-h.* "${BRR_VAR}"/rd.* "${BRR_VAR}"/rd-h.
 out=$(api channel-BELASTINGDIENST POST /v1/applications -H "Idempotency-Key: rl-b" -d '{}')
 check '[[ $(status_of "$out") == 400 ]]' "another channel has its own bucket"
 
+echo "--- rate limit on reports, per organisation (1 per second, burst 3)"
+# Invalid reports ({}) pass the limiter and are answered 400 without the
+# database; beyond the burst the organisation gets 429.
+pids=()
+for i in $(seq 1 8); do
+    api org-CJIB POST /v1/reports -d '{}' -D "${BRR_VAR}/rr-h.$i" \
+        >"${BRR_VAR}/rr.$i" &
+    pids+=($!)
+done
+wait "${pids[@]}"
+n400=$(count rr 400) n429=$(count rr 429)
+echo "   8 reports at once: ${n400} x 400, ${n429} x 429"
+check '((n400 >= 3 && n429 >= 1 && n400 + n429 == 8))' \
+    "an organisation's report burst passes (to validation: 400), beyond it 429"
+ra='' body429=''
+for i in $(seq 1 8); do
+    if [[ $(status_of "$(cat "${BRR_VAR}/rr.$i")") == 429 ]]; then
+        ra=$(grep -i '^retry-after:' "${BRR_VAR}/rr-h.$i" | cut -d' ' -f2 | tr -d '\r')
+        body429=$(body_of "$(cat "${BRR_VAR}/rr.$i")")
+    fi
+done
+check '[[ "${ra}" =~ ^[1-9][0-9]*$ ]]' "the report 429 carries Retry-After (${ra} s)"
+check '[[ $(jq -r .status <<<"${body429}") == 429 && $(jq -r .detail <<<"${body429}") == *organisation* ]]' \
+    "the report 429 is problem+json naming the organisation's limit"
+rm -f "${BRR_VAR}"/rr.* "${BRR_VAR}"/rr-h.*
+out=$(api org-DUO POST /v1/reports -d '{}')
+check '[[ $(status_of "$out") == 400 ]]' "another organisation has its own bucket"
+
 echo "--- timeouts (1.5 s)"
 # slow.py MODE: connects with channel-CJIB's certificate and sends a
 # request one byte every 0.3 s (headers, or headers then body); prints the
@@ -152,7 +180,7 @@ echo "--- key rotation (k1 on the stack, k2-test here with k1 readable)"
 bsn=$(new_bsn)
 run=rot-$(date +%s%N)
 app() {
-    printf '{"bsn":"%s","kind":"standard","contact":{"email":"rot@example.nl"},"claims":[{"organisation":"CJIB","reference":"%s","open_cents":4000}]}' "${bsn}" "$1"
+    printf '{"bsn":"%s","kind":"standard","consent":true,"contact":{"email":"rot@example.nl"},"claims":[{"organisation":"CJIB","reference":"%s","open_cents":4000}]}' "${bsn}" "$1"
 }
 out=$(BRR_INTAKE_URL=${stack_url} api channel-CJIB POST /v1/applications -H "Idempotency-Key: ${run}-1" -d "$(app "${run}-1")")
 check '[[ $(status_of "$out") == 202 ]]' "an application under the old key (k1)"

@@ -265,6 +265,8 @@ APPS = "/v1/applications"
 APP = "/v1/applications/{application_id}"
 ARR = "/v1/arrangements/{arrangement_id}"
 PAUSE = "/v1/arrangements/{arrangement_id}/pauses"
+ONE_PAUSE = "/v1/arrangements/{arrangement_id}/pauses/{pause_id}"
+REPORTS = "/v1/reports"
 run_id = uuid.uuid4().hex[:10]
 citizen = bsn()
 full = {
@@ -281,7 +283,7 @@ full = {
                 "open_cents": 60000, "due_date": "2025-01-01",
                 "under_objection": False}],
     "requested_instalment_cents": 0, "due_day": 5, "consent": True}
-standard = {"bsn": bsn(), "kind": "standard",
+standard = {"bsn": bsn(), "kind": "standard", "consent": True,
             "claims": [{"organisation": "DUO", "reference": "oa-%s-2" % run_id,
                         "open_cents": 30000}]}
 
@@ -296,6 +298,9 @@ run("POST", APPS, APPS, 400, {"bsn": "123456789", "kind": "x", "claims": []},
     headers={"Idempotency-Key": key()})
 run("POST", APPS, APPS, 403, standard, cn="org-DUO",
     headers={"Idempotency-Key": key()})
+# a debt counsellor's channel requests pauses only
+run("POST", APPS, APPS, 403, standard, cn="channel-SCHULDHULP",
+    headers={"Idempotency-Key": key()})
 run("POST", APPS, APPS, 413, b'{"pad":"' + b"a" * 70000 + b'"}',
     headers={"Idempotency-Key": key()})
 run("POST", APPS, APPS, 422, dict(full, due_day=6),
@@ -306,6 +311,7 @@ _, h, _ = run("GET", APP, "%s/%s" % (APPS, app1), 200)
 run("GET", APP, "%s/%s" % (APPS, app1), 304,
     headers={"If-None-Match": h.get("etag", "")})
 run("GET", APP, "%s/%s" % (APPS, app1), 403, cn="org-DUO")
+run("GET", APP, "%s/%s" % (APPS, app1), 403, cn="channel-SCHULDHULP")
 run("GET", APP, "%s/%s" % (APPS, uuid.uuid4()), 404)
 
 # The arrangement, once the pipeline has decided.
@@ -342,6 +348,88 @@ else:
         headers={"Idempotency-Key": key()})
     run("POST", PAUSE, "/v1/arrangements/%s/pauses" % uuid.uuid4(), 404,
         pause, headers={"Idempotency-Key": key()})
+    # another channel's arrangement does not exist for this one; a debt
+    # counsellor may ask, and then reads the arrangement
+    run("POST", PAUSE, path + "/pauses", 404, pause,
+        cn="channel-BELASTINGDIENST", headers={"Idempotency-Key": key()})
+    run("GET", ARR, path, 404, cn="channel-SCHULDHULP")
+    run("POST", PAUSE, path + "/pauses", 202, pause,
+        cn="channel-SCHULDHULP", headers={"Idempotency-Key": key()})
+    run("GET", ARR, path, 200, cn="channel-SCHULDHULP")
+
+    # GET and DELETE /v1/arrangements/{id}/pauses/{pause_id}.  The 2031
+    # pause above starts more than 12 months ahead: brr-pause refuses it
+    # (422 naming the limit); one from next month is scheduled.
+    refused_id = None
+    _, _, raw = call("POST", path + "/pauses", body=pause,
+                     headers={"Idempotency-Key": pk})
+    refused_id = json.loads(raw).get("pause_id")
+    soon = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 40 * 86400))
+    later = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 60 * 86400))
+    _, _, raw = run("POST", PAUSE, path + "/pauses", 202,
+                    {"start_date": soon, "end_date": later,
+                     "reason": "openapi test"},
+                    headers={"Idempotency-Key": key()})
+    pause_id = json.loads(raw).get("pause_id")
+
+    def decided(pid, want):
+        for _ in range(240):
+            st, _, _ = call("GET", "%s/pauses/%s" % (path, pid))
+            if st == want:
+                return True
+            time.sleep(0.5)
+        failures.append("pause %s never answered %d" % (pid, want))
+        return False
+
+    if refused_id and decided(refused_id, 422):
+        run("GET", ONE_PAUSE, "%s/pauses/%s" % (path, refused_id), 422)
+        run("DELETE", ONE_PAUSE, "%s/pauses/%s" % (path, refused_id), 409,
+            headers={"Idempotency-Key": key()})
+    if pause_id and decided(pause_id, 200):
+        one = "%s/pauses/%s" % (path, pause_id)
+        _, h, _ = run("GET", ONE_PAUSE, one, 200)
+        st, h2, _ = call("GET", one, headers={"If-None-Match": h.get("etag")})
+        if st == 200:
+            h = h2
+        run("GET", ONE_PAUSE, one, 304,
+            headers={"If-None-Match": h.get("etag", "")})
+        run("GET", ONE_PAUSE, one, 403, cn="org-DUO")
+        run("GET", ONE_PAUSE, "%s/pauses/%s" % (path, uuid.uuid4()), 404)
+        dk = key()
+        run("DELETE", ONE_PAUSE, one, 400)
+        run("DELETE", ONE_PAUSE, one, 403, cn="org-DUO",
+            headers={"Idempotency-Key": key()})
+        run("DELETE", ONE_PAUSE, "%s/pauses/%s" % (path, uuid.uuid4()), 404,
+            headers={"Idempotency-Key": key()})
+        run("DELETE", ONE_PAUSE, one, 404, cn="channel-BELASTINGDIENST",
+            headers={"Idempotency-Key": key()})
+        run("GET", ONE_PAUSE, one, 404, cn="channel-BELASTINGDIENST")
+        run("GET", ONE_PAUSE, one, 200, cn="channel-SCHULDHULP")
+        run("DELETE", ONE_PAUSE, one, 202, headers={"Idempotency-Key": dk})
+        run("DELETE", ONE_PAUSE, one, 202, headers={"Idempotency-Key": dk})
+        run("DELETE", ONE_PAUSE, "%s/pauses/%s" % (path, refused_id), 422,
+            headers={"Idempotency-Key": dk})
+
+# POST /v1/reports: organisations only (org-DUO holds the claim of app2's
+# arrangement); a channel certificate is refused.
+if arr:
+    report = {"report_id": "oa-%s-r1" % run_id, "arrangement_id": arr,
+              "type": "PAYMENT_RECEIVED", "reference": "oa-%s-2" % run_id,
+              "amount_cents": 100, "received_on": "2025-01-02"}
+    run("POST", REPORTS, REPORTS, 202, report, cn="org-DUO")
+    run("POST", REPORTS, REPORTS, 202, report, cn="org-DUO")  # the same
+    run("POST", REPORTS, REPORTS, 422, dict(report, amount_cents=101),
+        cn="org-DUO")
+    run("POST", REPORTS, REPORTS, 400,
+        {"report_id": "oa-x", "arrangement_id": arr, "type": "NEW_CLAIM",
+         "organisation": "DUO"}, cn="org-DUO")
+    run("POST", REPORTS, REPORTS, 403, dict(report, report_id="oa-ch"),
+        cn="channel-CJIB")
+    run("POST", REPORTS, REPORTS, 404,
+        dict(report, report_id="oa-%s-r2" % run_id,
+             arrangement_id=str(uuid.uuid4())), cn="org-DUO")
+    run("POST", REPORTS, REPORTS, 413,
+        dict(report, report_id="oa-big", reason="a" * 5000), cn="org-DUO")
 
 # 429 and 503 from a second instance: rate 1/s, no database.
 env = dict(os.environ,
@@ -371,6 +459,10 @@ try:
         ("POST", PAUSE, "/v1/arrangements/%s/pauses" % some,
          {"start_date": "2031-01-01", "end_date": "2031-02-28",
           "reason": "openapi test"}, {"Idempotency-Key": key()}),
+        ("GET", ONE_PAUSE, "/v1/arrangements/%s/pauses/%s" % (some, some),
+         None, {}),
+        ("DELETE", ONE_PAUSE, "/v1/arrangements/%s/pauses/%s" % (some, some),
+         None, {"Idempotency-Key": key()}),
     ]
     for method, template, path, body, hdrs in cases:
         time.sleep(1.1)  # a token
@@ -390,6 +482,22 @@ try:
         if not any(a[0] == 429 for a in answers):
             failures.append("%s %s: no 429 among 4 requests at once" %
                             (method, path))
+    # Reports: the organisation's own bucket (one token), no database.
+    report = {"report_id": "oa-alt", "arrangement_id": some,
+              "type": "END_REQUESTED", "reason": "WSNP"}
+    run("POST", REPORTS, REPORTS, 503, report, cn="org-CAK", port=ALT_PORT)
+    answers = []
+    threads = [threading.Thread(target=lambda: answers.append(
+        call("POST", REPORTS, cn="org-CAK", body=report, port=ALT_PORT)))
+        for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for status, headers, raw in answers:
+        check_answer("POST", REPORTS, status, headers, raw, report)
+    if not any(a[0] == 429 for a in answers):
+        failures.append("POST /v1/reports: no 429 among 4 reports at once")
 finally:
     alt.terminate()
     alt.wait(timeout=30)

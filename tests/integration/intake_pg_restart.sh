@@ -28,7 +28,7 @@ worker() {
         for tries in $(seq 1 60); do
             out=$(api channel-CJIB POST /v1/applications --max-time 10 \
                 -H "Idempotency-Key: ${ref}" \
-                -d "{\"bsn\":\"$(new_bsn)\",\"kind\":\"standard\",\"claims\":[{\"organisation\":\"CJIB\",\"reference\":\"${ref}\",\"open_cents\":9900}]}")
+                -d "{\"bsn\":\"$(new_bsn)\",\"kind\":\"standard\",\"consent\":true,\"claims\":[{\"organisation\":\"CJIB\",\"reference\":\"${ref}\",\"open_cents\":9900}]}")
             st=$(status_of "$out")
             echo "${ref} ${st} $(body_of "$out" | jq -r '.application_id // "-"' 2>/dev/null || echo -)" >>"${tmp}/answers.${w}"
             [[ ${st} == 202 || ${st} == 4* ]] && break

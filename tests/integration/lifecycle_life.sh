@@ -12,7 +12,10 @@
 #   arrangement instead of opening another; a second citizen's arrangement
 #   is paid off (VOLDAAN) and a third one ended by `brrctl arrangement end`
 #   (BEEINDIGD).  Every organisation event is delivered exactly once, in
-#   order (orgsim.received, duplicates, order_violations).
+#   order (orgsim.received, duplicates, order_violations), and its data
+#   carries what the organisation needs (schedule position, due date, end,
+#   reminder, its own report's id and the reason of a refusal or an end)
+#   and nothing of another organisation or of the citizen.
 #
 # Time: the service's timers compare due dates with the database's clock.
 # Instead of a test-only clock, the test moves one arrangement's dates back
@@ -82,7 +85,7 @@ wait_for() {
 
 apply() { # apply BSN CLAIMS-JSON INSTALMENT: prints the application id
     local body
-    body=$(printf '{"bsn":"%s","kind":"standard","due_day":15,"claims":%s,"requested_instalment_cents":%s}' \
+    body=$(printf '{"bsn":"%s","kind":"standard","consent":true,"due_day":15,"claims":%s,"requested_instalment_cents":%s}' \
         "$1" "$2" "$3")
     local out
     out=$(post_json channel-CJIB /v1/applications "${body}" "${run}-$1-$RANDOM")
@@ -155,6 +158,11 @@ delivered() {
         echo "only $(psql_q "SELECT count(*) FROM orgsim.received WHERE arrangement_id = '$1'") of ${want} delivered" >&2
 }
 
+data_of() { # data_of ARR ORG: the CloudEvent data of ORG's last event
+    psql_q "SELECT body->'data' FROM orgsim.received WHERE arrangement_id = '$1'
+            AND org = '$2' ORDER BY sequence DESC LIMIT 1"
+}
+
 last_type() { # last_type ARR ORG
     psql_q "SELECT type FROM orgsim.received WHERE arrangement_id = '$1'
             AND org = '$2' ORDER BY sequence DESC LIMIT 1"
@@ -192,6 +200,22 @@ for org in CJIB DUO CAK; do
     check "${org} was told of the arrangement" nl.rijksoverheid.brr.arrangement.created \
         "$(last_type "${arr}" "${org}")"
 done
+# What an organisation needs of the schedule reaches it (connector's data).
+d=$(data_of "${arr}" CJIB)
+check "CJIB's data: status, current instalment, its due date, the end, first due date, no reminder" \
+    "$(psql_q "SELECT a.state || ' ' || a.cur_seq || ' ' || coalesce(i.due_date::text, 'null') || ' ' ||
+                      coalesce(a.end_date::text, 'null') || ' ' || coalesce(a.first_due_date::text, 'null') || ' 0'
+               FROM distribution.arrangements a LEFT JOIN distribution.instalments i
+                 ON i.arrangement_id = a.arrangement_id AND i.seq = a.cur_seq
+               WHERE a.arrangement_id = '${arr}'")" \
+    "$(jq -r '"\(.status) \(.instalment_seq) \(.due_date) \(.end_date) \(.first_due_date) \(.reminder)"' <<<"${d}")"
+check "CJIB's data: its share is the sum of its claims' shares, each claim with balance, share and withdrawn" \
+    "true" \
+    "$(jq -r '(.instalment_cents > 0) and (.instalment_cents == ([.claims[].share_cents] | add))
+              and ([.claims[] | has("reference") and has("open_cents") and has("share_cents")
+                    and .withdrawn == false] | all)' <<<"${d}")"
+check "CJIB's data names only CJIB's claims" "${c_cjib}" \
+    "$(jq -r '[.claims[].reference] | join(",")' <<<"${d}")"
 
 # ---- 2. the same citizen applies again: the arrangement is amended ---------
 app2=$(apply "${citizen_bsn}" "$(printf '[{"organisation":"DUO","reference":"%s-2","open_cents":30000,"due_date":"2024-05-01"}]' "${run}-DUO")" 2000)
@@ -239,6 +263,12 @@ delivered "${arr}"
 check "DUO's wrong report is refused back to DUO" 1 \
     "$(psql_q "SELECT count(*) FROM orgsim.received WHERE arrangement_id = '${arr}'
                AND org = 'DUO' AND type = 'nl.rijksoverheid.brr.report.refused'")"
+check "the refusal names DUO's report and the reason" \
+    "${run}-wrong $(psql_q "SELECT reason FROM distribution.applied_reports
+                             WHERE organisation = 'DUO' AND report_id = '${run}-wrong'")" \
+    "$(psql_q "SELECT (body->'data'->>'report_id') || ' ' || (body->'data'->>'reason')
+               FROM orgsim.received WHERE arrangement_id = '${arr}' AND org = 'DUO'
+               AND type = 'nl.rijksoverheid.brr.report.refused'")"
 
 # ---- 4. a month passes: CAK's capacity goes to the others -------------------
 days=$(psql_q "SELECT due_date - current_date + 1 FROM distribution.instalments WHERE arrangement_id = '${arr}' AND seq = 1")
@@ -265,12 +295,16 @@ for org in CJIB DUO CAK; do
     check "${org} was told of the arrears" nl.rijksoverheid.brr.arrangement.arrears \
         "$(last_type "${arr}" "${org}")"
 done
+check "CJIB's data: in arrears, first reminder" "ACHTERSTAND 1" \
+    "$(jq -r '"\(.status) \(.reminder)"' <<<"$(data_of "${arr}" CJIB)")"
 time_passes "${arr}" 15
 check "second reminder" "ACHTERSTAND 2" \
     "$(psql_q "SELECT state || ' ' || reminders FROM distribution.arrangements WHERE arrangement_id = '${arr}'")"
 delivered "${arr}"
 check "CJIB was told of the second reminder" nl.rijksoverheid.brr.arrangement.reminder \
     "$(last_type "${arr}" CJIB)"
+check "CJIB's data: second reminder" "ACHTERSTAND 2" \
+    "$(jq -r '"\(.status) \(.reminder)"' <<<"$(data_of "${arr}" CJIB)")"
 time_passes "${arr}" 31
 check "two instalments open after the second reminder: VERVALLEN" VERVALLEN \
     "$(psql_q "SELECT state FROM distribution.arrangements WHERE arrangement_id = '${arr}'")"
@@ -314,6 +348,8 @@ check "ended on request: BEEINDIGD" "BEEINDIGD WSNP" \
     "$(psql_q "SELECT state || ' ' || coalesce(ended_reason, '') FROM distribution.arrangements WHERE arrangement_id = '${arr_c}'")"
 delivered "${arr_c}"
 check "DUO was told of the end" nl.rijksoverheid.brr.arrangement.ended "$(last_type "${arr_c}" DUO)"
+check "DUO's data: ended, and why" "BEEINDIGD WSNP 0" \
+    "$(jq -r '"\(.status) \(.reason) \(.reminder)"' <<<"$(data_of "${arr_c}" DUO)")"
 
 # ---- 8. exactly once, in order, and the history tells it all ----------------
 ids="'${arr}', '${arr_b}', '${arr_c}'"
@@ -324,6 +360,21 @@ check "no duplicates at the organisations" 0 \
     "$(psql_q "SELECT count(*) FROM orgsim.duplicates d JOIN orgsim.received r USING (org, event_id) WHERE r.arrangement_id IN (${ids})")"
 check "no order violations" 0 \
     "$(psql_q "SELECT count(*) FROM orgsim.order_violations WHERE arrangement_id IN (${ids})")"
+check "no organisation was told another organisation's report id" 0 \
+    "$(psql_q "SELECT count(*) FROM orgsim.received r WHERE r.arrangement_id IN (${ids})
+               AND r.body->'data' ? 'report_id' AND NOT EXISTS (SELECT 1 FROM
+               distribution.applied_reports p WHERE p.organisation = r.org
+               AND p.report_id = r.body->'data'->>'report_id')")"
+check "every event's data has the organisation's whole part" 0 \
+    "$(psql_q "SELECT count(*) FROM orgsim.received WHERE arrangement_id IN (${ids})
+               AND NOT (body->'data' ?& ARRAY['arrangement_id', 'organisation', 'status',
+                     'instalment_cents', 'months', 'claims', 'instalment_seq', 'reminder'])")"
+check "organisations' data holds only their part (no personal data)" "" \
+    "$(psql_q "SELECT string_agg(k, ',') FROM (SELECT DISTINCT jsonb_object_keys(body->'data') k
+               FROM orgsim.received WHERE arrangement_id IN (${ids})) x WHERE k NOT IN
+               ('arrangement_id', 'organisation', 'status', 'instalment_cents', 'months',
+                'claims', 'first_due_date', 'pause', 'instalment_seq', 'due_date',
+                'end_date', 'reminder', 'report_id', 'reason')")"
 check "sequences per organisation are 1..n without gaps" 0 \
     "$(psql_q "SELECT count(*) FROM (SELECT org, arrangement_id, count(*) n, max(sequence) m, min(sequence) f
                FROM orgsim.received WHERE arrangement_id IN (${ids}) GROUP BY 1, 2) x WHERE n <> m OR f <> 1")"

@@ -573,7 +573,7 @@ int main(int argc, char **argv)
     char err[256], host[128], ahost[128];
     int port, aport;
     brr_log_level_t lvl = BRR_LOG_INFO;
-    brr_http_tls_t tls;
+    brr_http_tls_t tls = {0};
     brr_http_conf_t conf = {0};
     uv_loop_t *loop = uv_default_loop();
 

@@ -608,12 +608,16 @@ static int assess_maatwerk(ctx_t *cx, const brr_capacity_request_t *req,
             sb_money(&sb, max);
             sb_lit(&sb, "): groep 2.");
             sb = reason(cx, "TOESLAGEN_PARAMS_UNAVAILABLE");
-            sb_lit(&sb, "Voor groep 2 zijn de toeslagenparameters "
+            /* Art. 475da lid 2 Rv needs the belastbaar inkomen (gross)
+             * and the half-year's toeslagen parameters; the application
+             * has net income only and no set carries the parameters. */
+            sb_lit(&sb, "Groep 2 (artikel 475da lid 2 Rv) rekent met het "
+                        "belastbaar inkomen en de toeslagenparameters "
                         "(zorgtoeslag, huurtoeslag, kindgebonden budget) van "
                         "normenset ");
             sb_str(&sb, ns->version);
-            sb_lit(&sb, " nodig; die zijn niet beschikbaar, dus de "
-                        "beslagvrije voet kan nog niet worden berekend.");
+            sb_lit(&sb, "; die ontbreken, dus de beslagvrije voet kan nog "
+                        "niet worden berekend.");
             sb = line(cx);
             sb_str(&sb, res->reasons[res->nreasons - 1].text);
             refuse(cx);

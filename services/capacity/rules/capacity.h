@@ -18,9 +18,12 @@
  * rounds down.
  *
  * Group 2 (income between the bijstandsnorm and the end of the toeslagen
- * phase-out) needs the half-year's published toeslagen parameters, which no
- * norm set has yet: such an income is refused with reason
- * TOESLAGEN_PARAMS_UNAVAILABLE rather than guessed.  Group 3 is applied from
+ * phase-out) is art. 475da lid 2 Rv: it computes the protected income from
+ * the belastbaar inkomen (gross taxable income, which an application does
+ * not carry) and the half-year's toeslagen parameters, which no norm set
+ * has: such an income is refused with reason TOESLAGEN_PARAMS_UNAVAILABLE
+ * rather than guessed (data/normsets/README.md lists what is verified and
+ * what is missing).  Group 3 is applied from
  * params.group3_from_bp (default 200%) of the household's maximum BVV: the
  * maximum is the highest protection the law gives, so placing an income in
  * group 3 can only protect more of it than the law requires, never less.

@@ -4,14 +4,18 @@
  * Pure: no I/O.  Norm sets are picked by the application's reference date
  * and the 12-month block after a lapse is counted in calendar months, so
  * the rules need exact day arithmetic without any clock or time zone.
+ *
+ * These are thin wrappers over the shared civil-date module
+ * (services/common/calendar.h, brr_calendar_*), kept so that existing
+ * callers need not change; new code may call brr_calendar_* directly.
  */
 #ifndef BRR_CAPACITY_DATE_H
 #define BRR_CAPACITY_DATE_H
 
+#include "calendar.h" /* brr_date_t */
+
 #include <stddef.h>
 #include <stdint.h>
-
-typedef int32_t brr_date_t; /* days since 1970-01-01 (proleptic Gregorian) */
 
 /* Days since 1970-01-01 for a valid y-m-d (the caller checks validity). */
 brr_date_t capacity_date_from_ymd(int y, int m, int d);

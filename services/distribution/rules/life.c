@@ -297,6 +297,7 @@ static void settle(dist_arr_t *a)
         if (left == 0) {
             in->state = DIST_IST_PAID;
             in->dirty = 1;
+            a->paid_count++;
             a->events |= DIST_EV_PAID;
         }
     }
@@ -502,6 +503,48 @@ int dist_arr_pause(dist_arr_t *a, int32_t start)
     return 0;
 }
 
+/* What new instalments may still ask, all claims together. */
+static brr_cents_t to_ask(const dist_arr_t *a)
+{
+    brr_cents_t ask = 0;
+    for (size_t i = 0; i < a->nclaims; i++)
+        ask += available(a, i);
+    return ask;
+}
+
+/* The first k >= 0 whose due date from next_due lies after pause_until. */
+static int32_t first_after_pause(const dist_arr_t *a)
+{
+    int32_t k = 0;
+    while (a->pause_until != 0 && k < DIST_SCHEDULE_MAX &&
+           dist_due_nth(a->next_due, a->due_day, k) <= a->pause_until)
+        k++;
+    return k;
+}
+
+void dist_arr_respread(dist_arr_t *a, int32_t end, int32_t keep_end)
+{
+    brr_cents_t ask, amount;
+    int32_t k, m = 0;
+    a->pause_until = end;
+    if (a->due_day < 1 || a->amount <= 0)
+        return;
+    ask = to_ask(a);
+    for (k = first_after_pause(a);
+         k < DIST_SCHEDULE_MAX &&
+         dist_due_nth(a->next_due, a->due_day, k) <= keep_end;
+         k++)
+        m++;
+    if (m < 1)
+        m = 1;
+    amount = (ask + m - 1) / m;
+    if (amount > a->amount) {
+        a->amount = amount;
+        a->dirty = 1;
+        a->events |= DIST_EV_RECALCULATED;
+    }
+}
+
 int dist_arr_resume(dist_arr_t *a)
 {
     if (a->state != DIST_ST_GEPAUZEERD)
@@ -639,13 +682,13 @@ int32_t dist_arr_end_date(const dist_arr_t *a)
     for (size_t k = 0; k < a->ninst; k++)
         if (unsettled(a->inst[k].state) && a->inst[k].due > last)
             last = a->inst[k].due;
-    for (size_t i = 0; i < a->nclaims; i++)
-        ask += available(a, i);
+    ask = to_ask(a);
     if (ask > 0 && a->amount > 0 && a->due_day >= 1) {
         int64_t n = (ask + a->amount - 1) / a->amount;
         if (n > DIST_SCHEDULE_MAX)
             n = DIST_SCHEDULE_MAX;
-        last = dist_due_nth(a->next_due, a->due_day, (int32_t)(n - 1));
+        last = dist_due_nth(a->next_due, a->due_day,
+                            first_after_pause(a) + (int32_t)(n - 1));
     }
     return last;
 }

@@ -98,6 +98,9 @@ typedef struct {
     size_t nshares, capshares;
     unsigned events; /* DIST_EV_* */
     int dirty;
+    int32_t paid_count;  /* instalments PAID so far (as loaded, then +) */
+    int32_t pause_until; /* transient: last day of a pause just started,
+                            so the projected end skips its due dates */
 } dist_arr_t;
 
 /* An empty arrangement (all zero, state AANGEVRAAGD). */
@@ -172,6 +175,15 @@ int dist_arr_claim_new(dist_arr_t *a, const char *org, const char *ref,
  * arrangement is not ACTIEF or GEPAUZEERD. */
 int dist_arr_pause(dist_arr_t *a, int32_t start);
 
+/* DOMAIN §5's RESPREAD effect of a pause that runs to end (inclusive),
+ * applied when it starts: the arrangement keeps the end date it had before
+ * the pause (keep_end, from dist_arr_end_date) and the monthly amount rises
+ * so that what is still to be asked fits in the due dates after the pause
+ * up to keep_end (at least one).  The amount never falls.  Sets
+ * pause_until.  EXTEND needs nothing but pause_until: the amount stays and
+ * the end date moves by the paused months. */
+void dist_arr_respread(dist_arr_t *a, int32_t end, int32_t keep_end);
+
 /* The pause ended: ACTIEF again.  0 or BRR_EINVAL when not GEPAUZEERD. */
 int dist_arr_resume(dist_arr_t *a);
 
@@ -193,7 +205,8 @@ int32_t dist_arr_wake(const dist_arr_t *a, int32_t today,
 brr_cents_t dist_arr_open_total(const dist_arr_t *a);
 
 /* The projected due date of the last instalment: the unsettled ones, then
- * monthly amounts over what is still to be asked; 0 when nothing is. */
+ * monthly amounts over what is still to be asked (from next_due, skipping
+ * due dates up to pause_until); 0 when nothing is. */
 int32_t dist_arr_end_date(const dist_arr_t *a);
 
 /* Claim i's share of the current instalment (cur_seq). */

@@ -2,121 +2,60 @@
  * schedule.c: civil-date arithmetic, due dates, schedules, the simulated
  * per-organisation plan and the missed-instalment lifecycle decision.
  *
- * Pure: no I/O, no clock.  The date conversions are Howard Hinnant's
- * days_from_civil / civil_from_days, exact over the proleptic Gregorian
- * calendar.
+ * Pure: no I/O, no clock.  The date conversions live in the shared
+ * services/common/calendar.c (Howard Hinnant's days_from_civil /
+ * civil_from_days); the dist_* date names below wrap it.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "calendar.h"
 #include "err.h"
 #include "schedule.h"
 
+/* The civil-date functions below are thin wrappers over the shared module
+ * (services/common/calendar.h); their names and contracts stay as they
+ * were so that callers need not change. */
 int dist_is_leap(int32_t y)
 {
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return brr_calendar_is_leap(y);
 }
 
 int dist_days_in_month(int32_t y, int m)
 {
-    static const int dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (m == 2 && dist_is_leap(y))
-        return 29;
-    return dim[m - 1];
+    return brr_calendar_days_in_month(y, m);
 }
 
 int32_t dist_days_from_civil(int32_t y, int m, int d)
 {
-    y -= m <= 2;
-    int32_t era = (y >= 0 ? y : y - 399) / 400;
-    int32_t yoe = y - era * 400;
-    int32_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int32_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
+    return brr_calendar_from_ymd(y, m, d);
 }
 
 void dist_civil_from_days(int32_t z, int32_t *y, int *m, int *d)
 {
-    int64_t zz = (int64_t)z + 719468;
-    int64_t era = (zz >= 0 ? zz : zz - 146096) / 146097;
-    int64_t doe = zz - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    int dd = (int)(doy - (153 * mp + 2) / 5 + 1);
-    int mm = (int)(mp < 10 ? mp + 3 : mp - 9);
-    if (y != NULL)
-        *y = (int32_t)(yoe + era * 400 + (mm <= 2));
-    if (m != NULL)
-        *m = mm;
-    if (d != NULL)
-        *d = dd;
-}
-
-static int digits(const char *s, size_t n, int *out)
-{
-    int v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return BRR_EPARSE;
-        v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return 0;
+    brr_calendar_to_ymd(z, y, m, d);
 }
 
 int dist_date_parse(const char *s, size_t len, int32_t *day)
 {
-    int y, m, d;
-    if (s == NULL || len != 10 || s[4] != '-' || s[7] != '-')
-        return BRR_EPARSE;
-    if (digits(s, 4, &y) != 0 || digits(s + 5, 2, &m) != 0 ||
-        digits(s + 8, 2, &d) != 0)
-        return BRR_EPARSE;
-    if (y < DIST_DATE_MIN_YEAR || y > DIST_DATE_MAX_YEAR || m < 1 || m > 12 ||
-        d < 1 || d > dist_days_in_month(y, m))
-        return BRR_EPARSE;
-    *day = dist_days_from_civil(y, m, d);
-    return 0;
+    return brr_calendar_parse(s, len, DIST_DATE_MIN_YEAR, DIST_DATE_MAX_YEAR,
+                              day);
 }
 
 char *dist_date_format(int32_t day, char *buf)
 {
-    int32_t y;
-    int m, d;
-    dist_civil_from_days(day, &y, &m, &d);
-    if (y < 0 || y > 9999)
-        y = 0; /* outside what dist_date_parse accepts: never produced */
-    buf[0] = (char)('0' + y / 1000);
-    buf[1] = (char)('0' + y / 100 % 10);
-    buf[2] = (char)('0' + y / 10 % 10);
-    buf[3] = (char)('0' + y % 10);
-    buf[4] = '-';
-    buf[5] = (char)('0' + m / 10);
-    buf[6] = (char)('0' + m % 10);
-    buf[7] = '-';
-    buf[8] = (char)('0' + d / 10);
-    buf[9] = (char)('0' + d % 10);
-    buf[10] = '\0';
-    return buf;
+    return brr_calendar_format_iso(day, buf);
 }
 
 /* Splits a month count since year 0 into year and month, flooring. */
 static void month_index_split(int64_t idx, int32_t *y, int *m)
 {
-    int64_t yy = idx >= 0 ? idx / 12 : -((-idx + 11) / 12);
-    *y = (int32_t)yy;
-    *m = (int)(idx - yy * 12) + 1;
+    brr_calendar_month_split(idx, y, m);
 }
 
 int32_t dist_add_months(int32_t day, int32_t months)
 {
-    int32_t y;
-    int m, d;
-    dist_civil_from_days(day, &y, &m, &d);
-    month_index_split((int64_t)y * 12 + (m - 1) + months, &y, &m);
-    int dim = dist_days_in_month(y, m);
-    return dist_days_from_civil(y, m, d > dim ? dim : d);
+    return brr_calendar_add_months(day, months);
 }
 
 int32_t dist_due_in_month(int32_t y, int m, int due_day)

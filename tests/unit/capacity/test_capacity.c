@@ -290,23 +290,105 @@ static void test_date_outside_every_set_is_refused(void **state)
     assert_true(has_reason("NORM_SET_NOT_FOUND"));
     assert_string_equal(res.norm_set, "");
     assert_false(res.has_bvv);
-    r.reference_date = capacity_date_from_ymd(2026, 1, 1);
+    r.reference_date = capacity_date_from_ymd(2027, 1, 1);
     assess(&r);
     assert_true(has_reason("NORM_SET_NOT_FOUND"));
-    assert_true(explained("1 januari 2026"));
+    assert_true(explained("1 januari 2027"));
 }
 
 static void test_set_without_maxima_refuses_group3(void **state)
 {
     brr_capacity_request_t r = maat(2024, 9, 1, BRR_HH_SINGLE, 500000);
+    brr_normset_t v = *capacity_normsets_find(&sets, r.reference_date);
+    brr_normsets_t one;
+    char err[256];
 
     (void)state;
-    assess(&r);
+    /* Every repository set has its maxima now; a set without them still
+     * refuses group 3 and keeps group 1. */
+    v.has_bvv_max = 0;
+    assert_int_equal(capacity_normsets_init(&one, &v, 1, err, sizeof(err)), 0);
+    assert_int_equal(
+        capacity_assess(&r, &one, NULL, BRR_CAPACITY_EXPLAIN, &res), 0);
     assert_false(res.eligible);
     assert_true(has_reason("BVV_MAX_UNAVAILABLE"));
     r.net_income_cents = 130845; /* group 1 still works */
-    assess(&r);
+    assert_int_equal(
+        capacity_assess(&r, &one, NULL, BRR_CAPACITY_EXPLAIN, &res), 0);
     expect_bvv(1, 124303, 6542);
+    capacity_normsets_free(&one);
+}
+
+/* 1 July 2024: the maxima of art. 475da lid 1 Rv as in force then. */
+static void test_second_half_2024_has_its_maxima(void **state)
+{
+    brr_capacity_request_t r = maat(2024, 9, 1, BRR_HH_SINGLE, 500000);
+
+    (void)state;
+    assess(&r);
+    assert_string_equal(res.norm_set, "2024-07-01");
+    expect_bvv(3, 201960, 298040);
+    r = maat(2024, 12, 31, BRR_HH_COUPLE_WITH_CHILDREN, 555164);
+    assess(&r);
+    expect_bvv(3, 277582, 277582);
+    r.net_income_cents = 555163; /* one cent below twice the maximum */
+    assess(&r);
+    assert_int_equal(res.group, 2);
+    assert_true(has_reason("TOESLAGEN_PARAMS_UNAVAILABLE"));
+}
+
+/* 2026: norms of art. 21/22 Participatiewet and maxima of art. 475da lid 1
+ * Rv per 1 January and 1 July, at every group boundary. */
+static void test_2026_half_years_at_their_boundaries(void **state)
+{
+    brr_capacity_request_t r = maat(2026, 1, 1, BRR_HH_SINGLE, 140150);
+
+    (void)state;
+    assess(&r);
+    assert_string_equal(res.norm_set, "2026-01-01");
+    /* 95% of 140150 = 133142.5 -> 133143 in the citizen's favour. */
+    expect_bvv(1, 133143, 7007);
+    assert_true(explained("€ 1.401,50"));
+    r.net_income_cents = 140151;
+    assess(&r);
+    assert_int_equal(res.group, 2);
+    assert_false(res.eligible);
+    assert_false(res.has_bvv);
+    assert_true(has_reason("TOESLAGEN_PARAMS_UNAVAILABLE"));
+    assert_true(explained("normenset 2026-01-01"));
+    r.net_income_cents = 438283; /* 2 x 219142 - 1: still group 2 */
+    assess(&r);
+    assert_int_equal(res.group, 2);
+    r.net_income_cents = 438284; /* the group 3 cap */
+    assess(&r);
+    expect_bvv(3, 219142, 219142);
+
+    r = maat(2026, 6, 30, BRR_HH_SINGLE_PARENT, 600000);
+    assess(&r);
+    expect_bvv(3, 252669, 347331);
+
+    r = maat(2026, 7, 1, BRR_HH_COUPLE, 202779);
+    assess(&r);
+    assert_string_equal(res.norm_set, "2026-07-01");
+    /* 95% of 202779 = 192640.05 -> 192641. */
+    expect_bvv(1, 192641, 10138);
+    r.net_income_cents = 202780;
+    assess(&r);
+    assert_int_equal(res.group, 2);
+    r.net_income_cents = 581158; /* 2 x 290579 */
+    assess(&r);
+    expect_bvv(3, 290579, 290579);
+
+    r = maat(2026, 12, 31, BRR_HH_COUPLE_WITH_CHILDREN, 1000000);
+    r.aow_age = 1;
+    assess(&r);
+    expect_bvv(3, 317968, 682032);
+    r.net_income_cents = 217610; /* the AOW norm for couples */
+    assess(&r);
+    expect_bvv(1, 206730, 10880);
+    r.net_income_cents = 217611;
+    assess(&r);
+    assert_int_equal(res.group, 2);
 }
 
 /* ---- housing costs, couples, minimum instalment, max months ---------- */
@@ -750,7 +832,8 @@ static void test_property_random_maatwerk(void **state)
 
         memset(&r, 0, sizeof(r));
         r.kind = BRR_CAP_MAATWERK;
-        r.reference_date = d0 + (brr_date_t)(next() % 800);
+        /* December 2023 to March 2027: every norm set and both ends. */
+        r.reference_date = d0 + (brr_date_t)(next() % 1200);
         r.household = (brr_household_t)(next() % BRR_HH_COUNT);
         r.aow_age = (int)(next() % 2);
         couple = r.household >= BRR_HH_COUPLE;
@@ -806,6 +889,12 @@ static void test_property_random_maatwerk(void **state)
         }
         if (res.starts_paused)
             assert_true(res.capacity_cents < 500);
+        /* Group 2 is never guessed: refused, no BVV, the reason given. */
+        if (res.group == 2) {
+            assert_false(res.eligible);
+            assert_false(res.has_bvv);
+            assert_true(has_reason("TOESLAGEN_PARAMS_UNAVAILABLE"));
+        }
 
         /* Same input, same output. */
         if (i % 8 == 0) {
@@ -894,6 +983,8 @@ int main(void)
         cmocka_unit_test(test_norm_set_picked_by_reference_date),
         cmocka_unit_test(test_date_outside_every_set_is_refused),
         cmocka_unit_test(test_set_without_maxima_refuses_group3),
+        cmocka_unit_test(test_second_half_2024_has_its_maxima),
+        cmocka_unit_test(test_2026_half_years_at_their_boundaries),
         cmocka_unit_test(test_extra_housing_raises_bvv),
         cmocka_unit_test(test_extra_housing_keeps_five_percent_repayable),
         cmocka_unit_test(test_couple_bvv_split_by_income),

@@ -191,7 +191,7 @@ static void test_standard_accepts_neutral_maatwerk_fields(void **state)
 
 static void test_refusal_carries_reasons(void **state)
 {
-    json_t *j = calc_ok("{\"reference_date\":\"2026-02-01\","
+    json_t *j = calc_ok("{\"reference_date\":\"2027-02-01\","
                         "\"kind\":\"maatwerk\",\"household\":\"single\","
                         "\"net_income_cents\":100000,\"claims\":[]}");
     json_t *r;

@@ -227,9 +227,28 @@ static void test_load_repository_sets(void **state)
     ns = capacity_normsets_find(&s, capacity_date_from_ymd(2025, 7, 1));
     assert_string_equal(ns->version, "2025-07-01");
     assert_int_equal(ns->norm[1][1], 209498);
+    ns = capacity_normsets_find(&s, capacity_date_from_ymd(2024, 7, 1));
+    assert_true(ns->has_bvv_max);
+    assert_int_equal(ns->bvv_max[BRR_HH_SINGLE], 201960);
+    assert_int_equal(ns->bvv_max[BRR_HH_COUPLE_WITH_CHILDREN], 277582);
+    ns = capacity_normsets_find(&s, capacity_date_from_ymd(2024, 6, 30));
+    assert_int_equal(ns->norm[1][1], 193232); /* art. 22b Participatiewet */
+    ns = capacity_normsets_find(&s, capacity_date_from_ymd(2026, 1, 1));
+    assert_non_null(ns);
+    assert_string_equal(ns->version, "2026-01-01");
+    assert_int_equal(ns->norm[0][0], 140150);
+    assert_int_equal(ns->bvv_max[BRR_HH_SINGLE_PARENT], 252669);
+    ns = capacity_normsets_find(&s, capacity_date_from_ymd(2026, 12, 31));
+    assert_non_null(ns);
+    assert_string_equal(ns->version, "2026-07-01");
+    assert_int_equal(ns->norm[1][0], 202779);
+    assert_int_equal(ns->bvv_max[BRR_HH_COUPLE_WITH_CHILDREN], 317968);
+    /* No set has toeslagen parameters: group 2 stays refused. */
+    for (size_t i = 0; i < s.n; i++)
+        assert_false(s.sets[i].has_toeslagen);
     assert_null(
         capacity_normsets_find(&s, capacity_date_from_ymd(2023, 12, 31)));
-    assert_null(capacity_normsets_find(&s, capacity_date_from_ymd(2026, 1, 1)));
+    assert_null(capacity_normsets_find(&s, capacity_date_from_ymd(2027, 1, 1)));
     capacity_normsets_free(&s);
     assert_null(capacity_normsets_find(&s, 0));
 }

@@ -33,7 +33,7 @@
 
 static char certdir[] = "/tmp/brr-test-http-XXXXXX";
 static char ca_crt[128], srv_crt[128], srv_key[128], cli_crt[128], cli_key[128],
-    rogue_crt[128], rogue_key[128];
+    rogue_crt[128], rogue_key[128], rogue_ca_crt[128];
 
 static void add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
 {
@@ -113,6 +113,7 @@ static int make_certs(void **state)
     snprintf(cli_key, sizeof(cli_key), "%s/client.key", certdir);
     snprintf(rogue_crt, sizeof(rogue_crt), "%s/rogue.crt", certdir);
     snprintf(rogue_key, sizeof(rogue_key), "%s/rogue.key", certdir);
+    snprintf(rogue_ca_crt, sizeof(rogue_ca_crt), "%s/rogue-ca.crt", certdir);
 
     ca = make_cert("brr test ca", 0, NULL, NULL, &ca_key);
     write_pem(ca_crt, ca, NULL);
@@ -128,6 +129,7 @@ static int make_certs(void **state)
     EVP_PKEY_free(key);
     /* A client certificate from a CA the server does not trust. */
     rca = make_cert("rogue ca", 0, NULL, NULL, &rca_key);
+    write_pem(rogue_ca_crt, rca, NULL);
     cert = make_cert("channel-cjib", 2, rca, rca_key, &key);
     write_pem(rogue_crt, cert, NULL);
     write_pem(rogue_key, NULL, key);
@@ -143,8 +145,8 @@ static int make_certs(void **state)
 
 static int remove_certs(void **state)
 {
-    const char *files[] = {ca_crt,  srv_crt,   srv_key,  cli_crt,
-                           cli_key, rogue_crt, rogue_key};
+    const char *files[] = {ca_crt,  srv_crt,   srv_key,   cli_crt,
+                           cli_key, rogue_crt, rogue_key, rogue_ca_crt};
     size_t i;
 
     (void)state;
@@ -274,6 +276,23 @@ static int h_cn(h2o_req_t *req, void *data)
     f->calls++;
     f->cn_rc = brr_http_peer_subject_cn(req, f->cn,
                                         f->cn_cap ? f->cn_cap : sizeof(f->cn));
+    brr_http_send(req, 200, "text/plain", f->cn, strlen(f->cn));
+    return 0;
+}
+
+/* Answers the issuer of the verified client certificate. */
+static int h_issuer(h2o_req_t *req, void *data)
+{
+    fix_t *f = data;
+    X509 *cert = NULL;
+
+    f->calls++;
+    f->cn_rc = brr_http_peer_cert(req, &cert);
+    f->cn[0] = '\0';
+    if (f->cn_rc == 0) {
+        X509_NAME_oneline(X509_get_issuer_name(cert), f->cn, sizeof(f->cn));
+        X509_free(cert);
+    }
     brr_http_send(req, 200, "text/plain", f->cn, strlen(f->cn));
     return 0;
 }
@@ -547,7 +566,7 @@ static void test_http_stop_closes_idle_keepalive(void **state)
 
 static brr_http_tls_t mtls(void)
 {
-    brr_http_tls_t t = {srv_crt, srv_key, ca_crt};
+    brr_http_tls_t t = {srv_crt, srv_key, ca_crt, NULL};
     return t;
 }
 
@@ -625,10 +644,47 @@ static void test_http_mtls_refuses_missing_or_untrusted_cert(void **state)
     fix_free(f);
 }
 
+/* A second client CA file is trusted beside the first, and the handler
+ * sees which CA issued each client's certificate (intake's roles). */
+static void test_http_second_client_ca_file_trusted_issuer_visible(void **state)
+{
+    brr_http_tls_t tls = {srv_crt, srv_key, ca_crt, rogue_ca_crt};
+    fix_t *f = fix_new(&tls, 0);
+    brr_test_req_t r = {0};
+    char u[128];
+
+    (void)state;
+    brr_http_server_route(f->srv, NULL, "/issuer", h_issuer, f);
+    fix_start(f, 1);
+    url(u, sizeof(u), f, "/issuer");
+    r.url = u;
+    r.ca_file = ca_crt;
+    r.cert_file = cli_crt;
+    r.key_file = cli_key;
+    brr_test_request(&f->loop, &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(f->cn_rc, 0);
+    assert_string_equal(f->cn, "/CN=brr test ca");
+    brr_test_req_free(&r);
+
+    memset(&r, 0, sizeof(r));
+    r.url = u;
+    r.ca_file = ca_crt;
+    r.cert_file = rogue_crt;
+    r.key_file = rogue_key;
+    brr_test_request(&f->loop, &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(f->cn_rc, 0);
+    assert_string_equal(f->cn, "/CN=rogue ca");
+    assert_int_equal(f->calls, 2);
+    brr_test_req_free(&r);
+    fix_free(f);
+}
+
 /* TLS without client certificates, and plain HTTP: no CN to be had. */
 static void test_http_peer_cn_absent_without_client_cert(void **state)
 {
-    brr_http_tls_t tls = {srv_crt, srv_key, NULL};
+    brr_http_tls_t tls = {srv_crt, srv_key, NULL, NULL};
     fix_t *f = fix_new(&tls, 0);
     brr_test_req_t r = {0};
     char u[128];
@@ -692,7 +748,7 @@ static void test_http_init_rejects_bad_tls_files(void **state)
 {
     uv_loop_t loop;
     brr_http_server_t *srv = NULL;
-    brr_http_tls_t tls = {"/nonexistent.crt", srv_key, NULL};
+    brr_http_tls_t tls = {"/nonexistent.crt", srv_key, NULL, NULL};
     brr_http_conf_t conf = {.host = "127.0.0.1", .tls = &tls};
 
     (void)state;
@@ -720,6 +776,8 @@ int main(void)
         cmocka_unit_test(test_http_stop_closes_idle_keepalive),
         cmocka_unit_test(test_http_mtls_client_cn_over_h2_and_http1),
         cmocka_unit_test(test_http_mtls_refuses_missing_or_untrusted_cert),
+        cmocka_unit_test(
+            test_http_second_client_ca_file_trusted_issuer_visible),
         cmocka_unit_test(test_http_peer_cn_absent_without_client_cert),
         cmocka_unit_test(test_http_cn_too_long_for_buffer_is_erange),
         cmocka_unit_test(test_http_init_rejects_bad_tls_files),

@@ -296,6 +296,55 @@ static void test_life_pause_never_misses(void **state)
     dist_arr_free(&a);
 }
 
+/* DOMAIN §5: EXTEND keeps the instalment and moves the end date by the
+ * paused months; RESPREAD keeps the end date and raises the instalment. */
+static void test_life_pause_extend_moves_the_end_date(void **state)
+{
+    dist_arr_t a;
+    int32_t before;
+    domain_example(&a); /* 198300 in instalments of 12345: 17, to 2026-07-01 */
+    dist_arr_open_due(&a, D(2025, 2, 1), NULL);
+    before = dist_arr_end_date(&a);
+    assert_int_equal(before, D(2026, 7, 1));
+    assert_int_equal(dist_arr_pause(&a, D(2025, 3, 1)), 0);
+    a.pause_until = D(2025, 5, 31); /* EXTEND: 3 due dates paused */
+    assert_int_equal(a.amount, 12345);
+    assert_int_equal(dist_arr_end_date(&a), D(2026, 10, 1));
+    assert_int_equal(a.paid_count, 0);
+    dist_arr_free(&a);
+}
+
+static void test_life_pause_respread_keeps_the_end_date(void **state)
+{
+    dist_arr_t a;
+    int32_t before;
+    domain_example(&a);
+    dist_arr_open_due(&a, D(2025, 2, 1), NULL);
+    before = dist_arr_end_date(&a);
+    assert_int_equal(dist_arr_pause(&a, D(2025, 3, 1)), 0);
+    dist_arr_respread(&a, D(2025, 5, 31), before);
+    /* 198300 over Jun 2025..Jul 2026: 14 instalments of 14165 (rounded up) */
+    assert_int_equal(a.amount, 14165);
+    assert_int_equal(dist_arr_end_date(&a), before);
+    /* a pause past the end: everything in one instalment, never less */
+    dist_arr_respread(&a, D(2026, 8, 31), before);
+    assert_int_equal(a.amount, 198300);
+    dist_arr_free(&a);
+}
+
+static void test_life_paid_instalments_are_counted(void **state)
+{
+    dist_arr_t a;
+    domain_example(&a);
+    dist_arr_open_due(&a, D(2025, 2, 1), NULL);
+    assert_int_equal(dist_arr_pay(&a, "CJIB", "C1", 2801), 0);
+    assert_int_equal(dist_arr_pay(&a, "DUO", "D1", 7471), 0);
+    assert_int_equal(a.paid_count, 0);
+    assert_int_equal(dist_arr_pay(&a, "CAK", "K1", 2073), 0);
+    assert_int_equal(a.paid_count, 1);
+    dist_arr_free(&a);
+}
+
 static void test_life_end_on_request(void **state)
 {
     dist_arr_t a;
@@ -426,6 +475,9 @@ int main(void)
         cmocka_unit_test(test_life_paying_arrears_recovers),
         cmocka_unit_test(test_life_completes_when_every_balance_is_zero),
         cmocka_unit_test(test_life_pause_never_misses),
+        cmocka_unit_test(test_life_pause_extend_moves_the_end_date),
+        cmocka_unit_test(test_life_pause_respread_keeps_the_end_date),
+        cmocka_unit_test(test_life_paid_instalments_are_counted),
         cmocka_unit_test(test_life_end_on_request),
         cmocka_unit_test(test_life_digest_tells_only_affected_organisations),
         cmocka_unit_test(test_life_end_date_projects_remaining),

@@ -31,10 +31,25 @@ static int known(void *arg, const char *code)
            strcmp(code, "BELASTINGDIENST") == 0;
 }
 
-static int parse(const char *body)
+static int parse_raw(const char *body)
 {
     return intake_app_parse(body, strlen(body), "CJIB", TODAY, known, NULL,
                             &app);
+}
+
+/* parse_raw, but an object that does not mention "consent" gets
+ * "consent":true first, so each test names only what it is about
+ * (test_consent_is_required_and_must_be_true uses parse_raw). */
+static int parse(const char *body)
+{
+    static char with[70000];
+    if (body[0] == '{' && strstr(body, "\"consent\"") == NULL &&
+        strlen(body) + 16 < sizeof(with)) {
+        snprintf(with, sizeof(with), "{\"consent\":true%s%s",
+                 body[1] == '}' ? "" : ",", body + 1);
+        return parse_raw(with);
+    }
+    return parse_raw(body);
 }
 
 /* A standard application with extra top-level members (may be ""). */
@@ -394,13 +409,27 @@ static void test_maatwerk_fields(void **state)
     assert_only_error(parse_with("\"aow_age\":false"), "aow_age");
 }
 
-static void test_consent(void **state)
+static void test_consent_is_required_and_must_be_true(void **state)
 {
     (void)state;
     assert_int_equal(parse_with("\"consent\":true"), 0);
     assert_int_equal(app.consent, 1);
     assert_only_error(parse_with("\"consent\":false"), "consent");
+    assert_int_equal(app.consent, 0);
     assert_only_error(parse_with("\"consent\":\"yes\""), "consent");
+    assert_only_error(parse_with("\"consent\":1"), "consent");
+    assert_only_error(parse_with("\"consent\":null"), "consent");
+    /* absent is no consent: refused, naming the field */
+    assert_only_error(parse_raw("{\"bsn\":\"999996708\",\"kind\":\"standard\","
+                                "\"claims\":[" CLAIM "]}"),
+                      "consent");
+    assert_int_equal(app.consent, 0);
+    assert_non_null(strstr(app.errors[0].detail, "required"));
+    assert_only_error(
+        parse_raw("{\"bsn\":\"999996708\",\"kind\":\"maatwerk\","
+                  "\"household\":\"single\",\"net_income_cents\":150000,"
+                  "\"claims\":[" CLAIM "]}"),
+        "consent");
 }
 
 static void test_email_syntax(void **state)
@@ -703,7 +732,7 @@ int main(void)
         cmocka_unit_test(test_instalment_and_due_day_bounds),
         cmocka_unit_test(test_reference_date_bounds),
         cmocka_unit_test(test_maatwerk_fields),
-        cmocka_unit_test(test_consent),
+        cmocka_unit_test(test_consent_is_required_and_must_be_true),
         cmocka_unit_test(test_email_syntax),
         cmocka_unit_test(test_phone_numbers),
         cmocka_unit_test(test_contact_details),

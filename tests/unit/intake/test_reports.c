@@ -81,6 +81,34 @@ static void test_report_each_type_needs_its_fields(void **state)
     assert_string_equal(rep.reason, "WSNP");
 }
 
+/* Every organisation of the arrangement is told why it ended: a code, not
+ * free text that could carry the citizen's personal data to the others. */
+static void test_report_end_reason_is_a_code(void **state)
+{
+    assert_int_equal(parse("{\"report_id\":\"1\",\"arrangement_id\":\"" ARR
+                           "\",\"type\":\"END_REQUESTED\",\"reason\":"
+                           "\"SCHULDSANERING_WSNP-2\"}"),
+                     0);
+    assert_int_equal(parse("{\"report_id\":\"1\",\"arrangement_id\":\"" ARR
+                           "\",\"type\":\"END_REQUESTED\"}"),
+                     0);
+    assert_int_equal(parse("{\"report_id\":\"1\",\"arrangement_id\":\"" ARR
+                           "\",\"type\":\"END_REQUESTED\",\"reason\":"
+                           "\"WSNP for J. Jansen, 12 Dorpsstraat\"}"),
+                     BRR_EINVAL);
+    assert_int_equal(rep.nerrors, 1);
+    assert_true(has_error("reason"));
+    assert_int_equal(parse("{\"report_id\":\"1\",\"arrangement_id\":\"" ARR
+                           "\",\"type\":\"END_REQUESTED\",\"reason\":"
+                           "\"wsnp\"}"),
+                     BRR_EINVAL);
+    /* a withdrawal's reason stays with distribution: free text is fine */
+    assert_int_equal(parse("{\"report_id\":\"1\",\"arrangement_id\":\"" ARR
+                           "\",\"type\":\"CLAIM_WITHDRAWN\",\"reference\":"
+                           "\"C\",\"reason\":\"paid in full at the desk\"}"),
+                     0);
+}
+
 static void test_report_organisation_never_from_body(void **state)
 {
     assert_int_equal(parse("{\"report_id\":\"1\",\"organisation\":\"DUO\","
@@ -127,6 +155,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_report_payment_is_parsed),
         cmocka_unit_test(test_report_each_type_needs_its_fields),
+        cmocka_unit_test(test_report_end_reason_is_a_code),
         cmocka_unit_test(test_report_organisation_never_from_body),
         cmocka_unit_test(test_report_bounds_and_unknowns),
     };
