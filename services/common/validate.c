@@ -222,3 +222,14 @@ int brr_org_code_valid(const char *s, size_t len)
             return 0;
     return 1;
 }
+
+int brr_text_valid(const char *s, size_t min, size_t max)
+{
+    size_t n = strlen(s);
+    if (n < min || n > max)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return 0;
+    return 1;
+}

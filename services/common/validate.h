@@ -34,4 +34,8 @@ int brr_date_valid(const char *s, size_t len, int *y, int *m, int *d);
 /* Organisation code: 2..16 characters of A-Z, 0-9 and '-'. */
 int brr_org_code_valid(const char *s, size_t len);
 
+/* Free text: min..max bytes (s is NUL-terminated), no control characters
+ * (below 0x20, or DEL). */
+int brr_text_valid(const char *s, size_t min, size_t max);
+
 #endif

@@ -1219,13 +1219,7 @@ static void add_error(intake_error_t *errs, size_t *ne, size_t cap,
 /* A reason: 1 to 200 bytes of UTF-8 text without control characters. */
 static int reason_ok(const char *s)
 {
-    size_t n = strlen(s);
-    if (n < 1 || n > 200)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-            return 0;
-    return 1;
+    return brr_text_valid(s, 1, 200);
 }
 
 /* POST /v1/arrangements/{id}/pauses {start_date, end_date, reason}: a pause

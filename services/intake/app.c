@@ -25,17 +25,6 @@ static void fail(intake_app_t *app, const char *field, const char *fmt,
     snprintf(e->detail, sizeof(e->detail), fmt, arg ? arg : "");
 }
 
-static int printable(const char *s, size_t min, size_t max)
-{
-    size_t n = strlen(s);
-    if (n < min || n > max)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-            return 0;
-    return 1;
-}
-
 /* An integer field in [min, max]; absent is fine when !required. */
 static int get_cents(intake_app_t *app, json_t *obj, const char *key,
                      const char *field, int required, int64_t min, int64_t max,
@@ -230,7 +219,7 @@ static void get_text(intake_app_t *app, json_t *obj, const char *key,
     snprintf(f, sizeof(f), "%s%s", prefix, key);
     if ((s = get_string(app, obj, key, f, required)) == NULL)
         return;
-    if (!printable(s, 1, max) || strlen(s) >= cap) {
+    if (!brr_text_valid(s, 1, max) || strlen(s) >= cap) {
         char range[32];
         snprintf(range, sizeof(range), "%zu", max);
         fail(app, f, "must be 1 to %s printable characters", range);
@@ -372,7 +361,7 @@ static void parse_claims(intake_app_t *app, json_t *arr,
         }
         snprintf(f, sizeof(f), "%sreference", prefix);
         if ((s = get_string(app, c, "reference", f, 1)) != NULL) {
-            if (!printable(s, 1, 64))
+            if (!brr_text_valid(s, 1, 64))
                 fail(app, f, "must be 1 to 64 printable characters", NULL);
             else if (app->bsn[0] != '\0' && strstr(s, app->bsn) != NULL)
                 /* The reference leaves intake; the BSN must not. */

@@ -85,17 +85,6 @@ static void fail(intake_report_t *r, const char *field, const char *detail)
     r->nerrors++;
 }
 
-static int visible(const char *s, size_t min, size_t max)
-{
-    size_t n = strlen(s);
-    if (n < min || n > max)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-            return 0;
-    return 1;
-}
-
 /* A reason code: 1 to 64 of A-Z, 0-9, '_' and '-'. */
 static int reason_code(const char *s)
 {
@@ -121,7 +110,7 @@ static const char *text(intake_report_t *r, json_t *root, const char *key,
             fail(r, key, "is required");
         return NULL;
     }
-    if (!json_is_string(v) || !visible(json_string_value(v), min, max)) {
+    if (!json_is_string(v) || !brr_text_valid(json_string_value(v), min, max)) {
         snprintf(detail, sizeof(detail),
                  "must be text of %zu to %zu printable characters", min, max);
         fail(r, key, detail);

@@ -243,6 +243,22 @@ static void test_validate_org_code(void **state)
     assert_false(brr_org_code_valid(NULL, 4));
 }
 
+/* Free text: length bounds inclusive, no control characters. */
+static void test_validate_text(void **state)
+{
+    (void)state;
+    assert_true(brr_text_valid("a", 1, 3));
+    assert_true(brr_text_valid("abc", 1, 3));
+    assert_false(brr_text_valid("", 1, 3));
+    assert_false(brr_text_valid("abcd", 1, 3));
+    assert_true(brr_text_valid("", 0, 3));
+    assert_true(brr_text_valid("\xc3\xa9\xe2\x82\xac", 1, 5)); /* UTF-8 */
+    assert_false(brr_text_valid("a\nb", 1, 10));
+    assert_false(brr_text_valid("a\tb", 1, 10));
+    assert_false(brr_text_valid("a\x7f", 1, 10));
+    assert_false(brr_text_valid("\x1f", 1, 10));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -258,6 +274,7 @@ int main(void)
         cmocka_unit_test(test_validate_postcode),
         cmocka_unit_test(test_validate_date),
         cmocka_unit_test(test_validate_org_code),
+        cmocka_unit_test(test_validate_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
