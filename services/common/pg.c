@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "err.h"
 #include "log.h"
 
@@ -97,16 +99,16 @@ PGconn *brr_pg_conn(brr_pg_t *pg)
 int brr_pg_sqlstate_transient(const char *s)
 {
     if (s == NULL || strlen(s) != 5)
-        return 1; /* no SQLSTATE: the connection went away */
-    return strncmp(s, "08", 2) == 0       /* connection exception */
-           || strcmp(s, "40001") == 0     /* serialization failure */
-           || strcmp(s, "40P01") == 0     /* deadlock detected */
-           || strncmp(s, "53", 2) == 0    /* insufficient resources */
-           || strcmp(s, "55P03") == 0     /* lock not available */
-           || strcmp(s, "57014") == 0     /* query canceled (timeout) */
-           || strncmp(s, "57P0", 4) == 0  /* admin/crash shutdown */
-           || strcmp(s, "58000") == 0     /* system error */
-           || strcmp(s, "58030") == 0;    /* io error */
+        return 1;                   /* no SQLSTATE: the connection went away */
+    return strncmp(s, "08", 2) == 0 /* connection exception */
+           || strcmp(s, "40001") == 0    /* serialization failure */
+           || strcmp(s, "40P01") == 0    /* deadlock detected */
+           || strncmp(s, "53", 2) == 0   /* insufficient resources */
+           || strcmp(s, "55P03") == 0    /* lock not available */
+           || strcmp(s, "57014") == 0    /* query canceled (timeout) */
+           || strncmp(s, "57P0", 4) == 0 /* admin/crash shutdown */
+           || strcmp(s, "58000") == 0    /* system error */
+           || strcmp(s, "58030") == 0;   /* io error */
 }
 
 int brr_pg_classify(brr_pg_t *pg, const PGresult *res)
@@ -121,8 +123,8 @@ int brr_pg_classify(brr_pg_t *pg, const PGresult *res)
     }
     if (msg == NULL)
         msg = pg->conn ? PQerrorMessage(pg->conn) : "no connection";
-    transient = PQstatus(pg->conn) != CONNECTION_OK ||
-                brr_pg_sqlstate_transient(state);
+    transient =
+        PQstatus(pg->conn) != CONNECTION_OK || brr_pg_sqlstate_transient(state);
     {
         char line[256];
         size_t n = strcspn(msg, "\n");
@@ -132,8 +134,8 @@ int brr_pg_classify(brr_pg_t *pg, const PGresult *res)
         line[n] = '\0';
         /* Only the server's primary message and state: never parameters. */
         brr_log(transient ? BRR_LOG_WARN : BRR_LOG_ERROR,
-                "postgres statement failed", "sqlstate",
-                state ? state : "none", "err", line, NULL);
+                "postgres statement failed", "sqlstate", state ? state : "none",
+                "err", line, NULL);
     }
     return transient ? BRR_EDBTRANSIENT : BRR_EDB;
 }
@@ -163,8 +165,7 @@ int brr_pg_query(brr_pg_t *pg, const char *sql, int nparams,
     if (nparams == 0)
         res = PQexec(pg->conn, sql);
     else
-        res = PQexecParams(pg->conn, sql, nparams, NULL, params, NULL, NULL,
-                           0);
+        res = PQexecParams(pg->conn, sql, nparams, NULL, params, NULL, NULL, 0);
     if (res == NULL || !result_ok(res)) {
         rc = brr_pg_classify(pg, res);
         PQclear(res);
@@ -189,8 +190,7 @@ int brr_pg_commit(brr_pg_t *pg)
 
 void brr_pg_rollback(brr_pg_t *pg)
 {
-    if (brr_pg_ok(pg) &&
-        PQtransactionStatus(pg->conn) != PQTRANS_IDLE) {
+    if (brr_pg_ok(pg) && PQtransactionStatus(pg->conn) != PQTRANS_IDLE) {
         PGresult *res = PQexec(pg->conn, "ROLLBACK");
         PQclear(res);
     }
@@ -246,8 +246,7 @@ size_t brr_pg_pipe_count(const brr_pg_pipe_t *pp)
 }
 
 void brr_pg_pipe_add(brr_pg_pipe_t *pp, const char *sql, int nparams,
-                     const char *const *params, brr_pg_result_cb cb,
-                     void *arg)
+                     const char *const *params, brr_pg_result_cb cb, void *arg)
 {
     pipe_stmt_t *s;
 
@@ -332,4 +331,17 @@ int brr_pg_pipe_run(brr_pg_t *pg, brr_pg_pipe_t *pp)
         rc = BRR_EDBTRANSIENT;
     pipe_clear(pp);
     return rc;
+}
+
+void brr_pg_pipe_add_json(brr_pg_pipe_t *pp, const char *sql, json_t *rows)
+{
+    char *doc;
+    const char *p[1];
+    if (json_array_size(rows) == 0)
+        return;
+    if ((doc = json_dumps(rows, JSON_COMPACT)) == NULL)
+        abort(); /* out of memory: the batch cannot be written */
+    p[0] = doc;
+    brr_pg_pipe_add(pp, sql, 1, p, NULL, NULL);
+    free(doc);
 }

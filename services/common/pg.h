@@ -69,8 +69,13 @@ brr_pg_pipe_t *brr_pg_pipe_new(void);
 void brr_pg_pipe_free(brr_pg_pipe_t *pp);
 /* Queues a statement; nparams text parameters (NULL for SQL NULL). */
 void brr_pg_pipe_add(brr_pg_pipe_t *pp, const char *sql, int nparams,
-                     const char *const *params, brr_pg_result_cb cb,
-                     void *arg);
+                     const char *const *params, brr_pg_result_cb cb, void *arg);
+/* Queues sql with one parameter, the JSON array rows as compact text
+ * (for set-based writes through json_to_recordset); nothing when rows is
+ * empty. */
+struct json_t;
+void brr_pg_pipe_add_json(brr_pg_pipe_t *pp, const char *sql,
+                          struct json_t *rows);
 size_t brr_pg_pipe_count(const brr_pg_pipe_t *pp);
 /* Sends everything queued, then collects; the queue is emptied either way.
  * Returns the first failure's classification, 0 when all succeeded. */

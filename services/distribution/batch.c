@@ -734,18 +734,6 @@ static int finish_item(dist_batch_t *b, dist_item_t *it, rows_t *rw,
     return 0;
 }
 
-static void queue(brr_pg_pipe_t *pp, json_t *rows, const char *sql)
-{
-    char *doc;
-    const char *p[1];
-    if (json_array_size(rows) == 0)
-        return;
-    doc = json_dumps(rows, JSON_COMPACT);
-    p[0] = doc;
-    brr_pg_pipe_add(pp, sql, 1, p, NULL, NULL);
-    free(doc);
-}
-
 int dist_batch_finish(dist_batch_t *b, brr_pg_pipe_t *pp, brr_outbox_t *ob)
 {
     rows_t rw = {json_array(), json_array(), json_array(), json_array(),
@@ -756,76 +744,90 @@ int dist_batch_finish(dist_batch_t *b, brr_pg_pipe_t *pp, brr_outbox_t *ob)
         if (b->items[i]->touched)
             rc = finish_item(b, b->items[i], &rw, ob);
     if (rc == 0) {
-        queue(pp, rw.arrangements,
-              "INSERT INTO distribution.arrangements (arrangement_id, "
-              "citizen_ref, state, kind, instalment_cents, months, due_day, "
-              "first_due_date, next_seq, next_due, open_on, cur_seq, "
-              "reminders, last_reminder, end_date, ended_reason, "
-              "review_date) SELECT * FROM jsonb_to_recordset($1::jsonb) AS "
-              "x(arrangement_id uuid, citizen_ref uuid, state text, kind "
-              "text, instalment_cents bigint, months int, due_day int, "
-              "first_due_date date, next_seq int, next_due date, open_on "
-              "date, cur_seq int, reminders int, last_reminder date, "
-              "end_date date, ended_reason text, review_date date) ON "
-              "CONFLICT (arrangement_id) DO UPDATE SET review_date = "
-              "coalesce(excluded.review_date, arrangements.review_date), "
-              "state = excluded.state, instalment_cents = "
-              "excluded.instalment_cents, months = excluded.months, "
-              "next_seq = excluded.next_seq, next_due = excluded.next_due, "
-              "open_on = excluded.open_on, cur_seq = excluded.cur_seq, "
-              "reminders = excluded.reminders, last_reminder = "
-              "excluded.last_reminder, end_date = excluded.end_date, "
-              "ended_reason = coalesce(excluded.ended_reason, "
-              "arrangements.ended_reason), version = arrangements.version "
-              "+ 1, updated_at = now()");
-        queue(pp, rw.claims,
-              "INSERT INTO distribution.claims (arrangement_id, "
-              "organisation, reference, open_cents, due_date, share_cents, "
-              "withdrawn) SELECT * FROM jsonb_to_recordset($1::jsonb) AS "
-              "x(arrangement_id uuid, organisation text, reference text, "
-              "open_cents bigint, due_date date, share_cents bigint, "
-              "withdrawn boolean) ON CONFLICT (arrangement_id, "
-              "organisation, reference) DO UPDATE SET open_cents = "
-              "excluded.open_cents, share_cents = excluded.share_cents, "
-              "withdrawn = excluded.withdrawn, updated_at = now()");
-        queue(pp, rw.instalments,
-              "INSERT INTO distribution.instalments (arrangement_id, seq, "
-              "due_date, amount_cents, paid_cents, state) SELECT * FROM "
-              "jsonb_to_recordset($1::jsonb) AS x(arrangement_id uuid, seq "
-              "int, due_date date, amount_cents bigint, paid_cents bigint, "
-              "state text) ON CONFLICT (arrangement_id, seq) DO UPDATE SET "
-              "amount_cents = excluded.amount_cents, paid_cents = "
-              "excluded.paid_cents, state = excluded.state, updated_at = "
-              "now()");
-        queue(pp, rw.shares,
-              "INSERT INTO distribution.instalment_shares (arrangement_id, "
-              "seq, organisation, reference, share_cents, paid_cents) "
-              "SELECT * FROM jsonb_to_recordset($1::jsonb) AS "
-              "x(arrangement_id uuid, seq int, organisation text, reference "
-              "text, share_cents bigint, paid_cents bigint) ON CONFLICT "
-              "(arrangement_id, seq, organisation, reference) DO UPDATE SET "
-              "share_cents = excluded.share_cents, paid_cents = "
-              "excluded.paid_cents");
-        queue(pp, rw.timers,
-              "WITH x AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS "
-              "x(arrangement_id uuid, wake date)), d AS (DELETE FROM "
-              "distribution.timers t USING x WHERE t.arrangement_id = "
-              "x.arrangement_id AND x.wake IS NULL) INSERT INTO "
-              "distribution.timers (arrangement_id, due_at) SELECT "
-              "arrangement_id, wake::timestamp AT TIME ZONE "
-              "'Europe/Amsterdam' FROM x WHERE wake IS NOT NULL ON CONFLICT "
-              "(arrangement_id) DO UPDATE SET due_at = excluded.due_at");
-        queue(pp, b->reports,
-              "INSERT INTO distribution.applied_reports (organisation, "
-              "report_id, arrangement_id, kind, outcome, reason) SELECT * "
-              "FROM jsonb_to_recordset($1::jsonb) AS x(organisation text, "
-              "report_id text, arrangement_id uuid, kind text, outcome "
-              "text, reason text) ON CONFLICT DO NOTHING");
-        queue(pp, b->history,
-              "INSERT INTO distribution.history (arrangement_id, event_id, "
-              "event_type, state, detail) SELECT * FROM "
-              "jsonb_to_recordset($1::jsonb) AS x(arrangement_id uuid, "
-              "event_id uuid, event_type text, state text, detail jsonb)");
+        brr_pg_pipe_add_json(
+            pp,
+            "INSERT INTO distribution.arrangements (arrangement_id, "
+            "citizen_ref, state, kind, instalment_cents, months, due_day, "
+            "first_due_date, next_seq, next_due, open_on, cur_seq, "
+            "reminders, last_reminder, end_date, ended_reason, "
+            "review_date) SELECT * FROM jsonb_to_recordset($1::jsonb) AS "
+            "x(arrangement_id uuid, citizen_ref uuid, state text, kind "
+            "text, instalment_cents bigint, months int, due_day int, "
+            "first_due_date date, next_seq int, next_due date, open_on "
+            "date, cur_seq int, reminders int, last_reminder date, "
+            "end_date date, ended_reason text, review_date date) ON "
+            "CONFLICT (arrangement_id) DO UPDATE SET review_date = "
+            "coalesce(excluded.review_date, arrangements.review_date), "
+            "state = excluded.state, instalment_cents = "
+            "excluded.instalment_cents, months = excluded.months, "
+            "next_seq = excluded.next_seq, next_due = excluded.next_due, "
+            "open_on = excluded.open_on, cur_seq = excluded.cur_seq, "
+            "reminders = excluded.reminders, last_reminder = "
+            "excluded.last_reminder, end_date = excluded.end_date, "
+            "ended_reason = coalesce(excluded.ended_reason, "
+            "arrangements.ended_reason), version = arrangements.version "
+            "+ 1, updated_at = now()",
+            rw.arrangements);
+        brr_pg_pipe_add_json(
+            pp,
+            "INSERT INTO distribution.claims (arrangement_id, "
+            "organisation, reference, open_cents, due_date, share_cents, "
+            "withdrawn) SELECT * FROM jsonb_to_recordset($1::jsonb) AS "
+            "x(arrangement_id uuid, organisation text, reference text, "
+            "open_cents bigint, due_date date, share_cents bigint, "
+            "withdrawn boolean) ON CONFLICT (arrangement_id, "
+            "organisation, reference) DO UPDATE SET open_cents = "
+            "excluded.open_cents, share_cents = excluded.share_cents, "
+            "withdrawn = excluded.withdrawn, updated_at = now()",
+            rw.claims);
+        brr_pg_pipe_add_json(
+            pp,
+            "INSERT INTO distribution.instalments (arrangement_id, seq, "
+            "due_date, amount_cents, paid_cents, state) SELECT * FROM "
+            "jsonb_to_recordset($1::jsonb) AS x(arrangement_id uuid, seq "
+            "int, due_date date, amount_cents bigint, paid_cents bigint, "
+            "state text) ON CONFLICT (arrangement_id, seq) DO UPDATE SET "
+            "amount_cents = excluded.amount_cents, paid_cents = "
+            "excluded.paid_cents, state = excluded.state, updated_at = "
+            "now()",
+            rw.instalments);
+        brr_pg_pipe_add_json(
+            pp,
+            "INSERT INTO distribution.instalment_shares (arrangement_id, "
+            "seq, organisation, reference, share_cents, paid_cents) "
+            "SELECT * FROM jsonb_to_recordset($1::jsonb) AS "
+            "x(arrangement_id uuid, seq int, organisation text, reference "
+            "text, share_cents bigint, paid_cents bigint) ON CONFLICT "
+            "(arrangement_id, seq, organisation, reference) DO UPDATE SET "
+            "share_cents = excluded.share_cents, paid_cents = "
+            "excluded.paid_cents",
+            rw.shares);
+        brr_pg_pipe_add_json(
+            pp,
+            "WITH x AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS "
+            "x(arrangement_id uuid, wake date)), d AS (DELETE FROM "
+            "distribution.timers t USING x WHERE t.arrangement_id = "
+            "x.arrangement_id AND x.wake IS NULL) INSERT INTO "
+            "distribution.timers (arrangement_id, due_at) SELECT "
+            "arrangement_id, wake::timestamp AT TIME ZONE "
+            "'Europe/Amsterdam' FROM x WHERE wake IS NOT NULL ON CONFLICT "
+            "(arrangement_id) DO UPDATE SET due_at = excluded.due_at",
+            rw.timers);
+        brr_pg_pipe_add_json(
+            pp,
+            "INSERT INTO distribution.applied_reports (organisation, "
+            "report_id, arrangement_id, kind, outcome, reason) SELECT * "
+            "FROM jsonb_to_recordset($1::jsonb) AS x(organisation text, "
+            "report_id text, arrangement_id uuid, kind text, outcome "
+            "text, reason text) ON CONFLICT DO NOTHING",
+            b->reports);
+        brr_pg_pipe_add_json(
+            pp,
+            "INSERT INTO distribution.history (arrangement_id, event_id, "
+            "event_type, state, detail) SELECT * FROM "
+            "jsonb_to_recordset($1::jsonb) AS x(arrangement_id uuid, "
+            "event_id uuid, event_type text, state text, detail jsonb)",
+            b->history);
     }
     json_decref(rw.arrangements);
     json_decref(rw.claims);

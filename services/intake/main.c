@@ -185,18 +185,6 @@ static int add_pause(brr_msg_t *m, brr_arena_t *a, json_t *pauses, json_t *hist)
     return 0;
 }
 
-static void queue_json(brr_pg_pipe_t *pp, const char *sql, json_t *rows)
-{
-    char *doc;
-    const char *p[1];
-    if (json_array_size(rows) == 0)
-        return;
-    doc = json_dumps(rows, JSON_COMPACT);
-    p[0] = doc;
-    brr_pg_pipe_add(pp, sql, 1, p, NULL, NULL);
-    free(doc);
-}
-
 /* The read model: each application's status, the citizen's arrangement
  * (terms per organisation, schedule), its pauses and its history.  One
  * statement per table per batch. */
@@ -218,14 +206,15 @@ static int intake_apply(void *arg, brr_pg_t *pg, brr_pg_pipe_t *pp,
                                   : "could not decode ArrangementEvent";
         }
     }
-    queue_json(pp,
-               "UPDATE intake.applications a SET status = x.state, "
-               "arrangement_id = x.arrangement_id, reasons = x.reasons, "
-               "updated_at = now() FROM jsonb_to_recordset($1::jsonb) AS "
-               "x(application_id uuid, arrangement_id uuid, state text, "
-               "reasons jsonb) WHERE a.application_id = x.application_id",
-               rows);
-    queue_json(
+    brr_pg_pipe_add_json(
+        pp,
+        "UPDATE intake.applications a SET status = x.state, "
+        "arrangement_id = x.arrangement_id, reasons = x.reasons, "
+        "updated_at = now() FROM jsonb_to_recordset($1::jsonb) AS "
+        "x(application_id uuid, arrangement_id uuid, state text, "
+        "reasons jsonb) WHERE a.application_id = x.application_id",
+        rows);
+    brr_pg_pipe_add_json(
         pp,
         "INSERT INTO intake.arrangements_view (arrangement_id, citizen_ref, "
         "state, body) SELECT DISTINCT ON (arrangement_id) arrangement_id, "
@@ -246,34 +235,36 @@ static int intake_apply(void *arg, brr_pg_t *pg, brr_pg_pipe_t *pp,
         "body = excluded.body, version = intake.arrangements_view.version "
         "+ 1, updated_at = now()",
         rows);
-    queue_json(pp,
-               "INSERT INTO intake.arrangement_pauses (pause_id, "
-               "arrangement_id, state, start_date, end_date, refusal, "
-               "effect) SELECT DISTINCT ON (pause_id) pause_id, "
-               "arrangement_id, state, start_date, end_date, refusal, effect "
-               "FROM ROWS FROM (jsonb_to_recordset($1::jsonb) AS (pause_id "
-               "text, arrangement_id uuid, state text, start_date text, "
-               "end_date text, refusal jsonb, effect text)) WITH ORDINALITY "
-               "AS x(pause_id, arrangement_id, state, start_date, end_date, "
-               "refusal, effect, o) ORDER BY pause_id, o DESC ON CONFLICT "
-               "(pause_id) DO UPDATE SET state = excluded.state, start_date "
-               "= coalesce(excluded.start_date, "
-               "intake.arrangement_pauses.start_date), end_date = "
-               "coalesce(excluded.end_date, "
-               "intake.arrangement_pauses.end_date), refusal = "
-               "coalesce(excluded.refusal, intake.arrangement_pauses.refusal), "
-               "effect = coalesce(excluded.effect, "
-               "intake.arrangement_pauses.effect), updated_at = now()",
-               pauses);
-    queue_json(pp,
-               "INSERT INTO intake.arrangement_history (arrangement_id, "
-               "source, event_type, state, detail) SELECT arrangement_id, "
-               "source, event_type, state, coalesce(detail, '{}') FROM ROWS "
-               "FROM (jsonb_to_recordset($1::jsonb) AS (arrangement_id uuid, "
-               "source text, event_type text, state text, detail jsonb)) "
-               "WITH ORDINALITY AS x(arrangement_id, source, event_type, "
-               "state, detail, o) ORDER BY o",
-               hist);
+    brr_pg_pipe_add_json(
+        pp,
+        "INSERT INTO intake.arrangement_pauses (pause_id, "
+        "arrangement_id, state, start_date, end_date, refusal, "
+        "effect) SELECT DISTINCT ON (pause_id) pause_id, "
+        "arrangement_id, state, start_date, end_date, refusal, effect "
+        "FROM ROWS FROM (jsonb_to_recordset($1::jsonb) AS (pause_id "
+        "text, arrangement_id uuid, state text, start_date text, "
+        "end_date text, refusal jsonb, effect text)) WITH ORDINALITY "
+        "AS x(pause_id, arrangement_id, state, start_date, end_date, "
+        "refusal, effect, o) ORDER BY pause_id, o DESC ON CONFLICT "
+        "(pause_id) DO UPDATE SET state = excluded.state, start_date "
+        "= coalesce(excluded.start_date, "
+        "intake.arrangement_pauses.start_date), end_date = "
+        "coalesce(excluded.end_date, "
+        "intake.arrangement_pauses.end_date), refusal = "
+        "coalesce(excluded.refusal, intake.arrangement_pauses.refusal), "
+        "effect = coalesce(excluded.effect, "
+        "intake.arrangement_pauses.effect), updated_at = now()",
+        pauses);
+    brr_pg_pipe_add_json(
+        pp,
+        "INSERT INTO intake.arrangement_history (arrangement_id, "
+        "source, event_type, state, detail) SELECT arrangement_id, "
+        "source, event_type, state, coalesce(detail, '{}') FROM ROWS "
+        "FROM (jsonb_to_recordset($1::jsonb) AS (arrangement_id uuid, "
+        "source text, event_type text, state text, detail jsonb)) "
+        "WITH ORDINALITY AS x(arrangement_id, source, event_type, "
+        "state, detail, o) ORDER BY o",
+        hist);
     json_decref(rows);
     json_decref(pauses);
     json_decref(hist);
