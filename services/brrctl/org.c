@@ -18,12 +18,25 @@
 #include "pg.h"
 #include "validate.h"
 
-enum { F_NAME, F_OIN, F_URL, F_CERT, F_KEY, F_CA, F_SECRET, F_TOKEN, F_CONC,
-       F_TIMEOUT, F_REASON, F_COUNT };
+enum {
+    F_NAME,
+    F_OIN,
+    F_URL,
+    F_CERT,
+    F_KEY,
+    F_CA,
+    F_SECRET,
+    F_TOKEN,
+    F_CONC,
+    F_TIMEOUT,
+    F_REASON,
+    F_COUNT
+};
 
 static const char *const flags[F_COUNT] = {
-    "--name", "--oin", "--url", "--cert", "--key", "--ca", "--secret-ref",
-    "--token-ref", "--concurrency", "--timeout-ms", "--reason"};
+    "--name",        "--oin",        "--url",        "--cert",
+    "--key",         "--ca",         "--secret-ref", "--token-ref",
+    "--concurrency", "--timeout-ms", "--reason"};
 
 static int parse_flags(int argc, char **argv, const char *v[F_COUNT])
 {
@@ -59,8 +72,8 @@ static int org_list(void)
             "ORDER BY code",
             0, NULL, &res) != 0)
         return 1;
-    printf("%-16s %-28s %-22s %-8s %-5s %s\n", "CODE", "NAME", "OIN",
-           "ENABLED", "CONC", "ENDPOINT");
+    printf("%-16s %-28s %-22s %-8s %-5s %s\n", "CODE", "NAME", "OIN", "ENABLED",
+           "CONC", "ENDPOINT");
     for (int i = 0; i < PQntuples(res); i++)
         printf("%-16s %-28s %-22s %-8s %-5s %s%s%s\n", PQgetvalue(res, i, 0),
                PQgetvalue(res, i, 1), PQgetvalue(res, i, 2),
@@ -91,8 +104,8 @@ int brrctl_org(int argc, char **argv)
                            code);
     if (parse_flags(argc - 2, argv + 2, v) != 0)
         return 1;
-    if (v[F_OIN] != NULL && (strlen(v[F_OIN]) != 20 ||
-                             strspn(v[F_OIN], "0123456789") != 20))
+    if (v[F_OIN] != NULL &&
+        (strlen(v[F_OIN]) != 20 || strspn(v[F_OIN], "0123456789") != 20))
         return brrctl_fail("org: --oin must be 20 digits");
     if (strcmp(argv[0], "add") == 0) {
         const char *p[11];

@@ -165,8 +165,8 @@ int brrctl_topics(int argc, char **argv)
     nts = calloc(n, sizeof(*nts));
     for (size_t i = 0; i < n; i++) {
         char *cfg = defs[i].configs, *save = NULL, *tok;
-        nts[i] = rd_kafka_NewTopic_new(defs[i].name, defs[i].partitions, 1,
-                                       err, sizeof(err));
+        nts[i] = rd_kafka_NewTopic_new(defs[i].name, defs[i].partitions, 1, err,
+                                       sizeof(err));
         if (nts[i] == NULL)
             return brrctl_fail("topic %s: %s", defs[i].name, err);
         for (tok = strtok_r(cfg, " \t", &save); tok != NULL;
@@ -186,8 +186,9 @@ int brrctl_topics(int argc, char **argv)
                          ev ? rd_kafka_event_error_string(ev) : "timed out");
     } else {
         size_t cnt;
-        const rd_kafka_topic_result_t **tr = rd_kafka_CreateTopics_result_topics(
-            rd_kafka_event_CreateTopics_result(ev), &cnt);
+        const rd_kafka_topic_result_t **tr =
+            rd_kafka_CreateTopics_result_topics(
+                rd_kafka_event_CreateTopics_result(ev), &cnt);
         for (size_t i = 0; i < cnt; i++) {
             rd_kafka_resp_err_t e = rd_kafka_topic_result_error(tr[i]);
             if (e == RD_KAFKA_RESP_ERR_NO_ERROR)

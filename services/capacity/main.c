@@ -90,8 +90,8 @@ static int assess_one(brr_msg_t *m, brr_arena_t *arena, brr_outbox_t *ob,
     }
     req = request_json(app);
     req_text = json_dumps(req, JSON_COMPACT | JSON_SORT_KEYS);
-    rc = capacity_input_parse(req_text, strlen(req_text), &in, err,
-                              sizeof(err));
+    rc =
+        capacity_input_parse(req_text, strlen(req_text), &in, err, sizeof(err));
     if (rc != 0) {
         /* Intake validated it; a request the rules cannot read is a
          * defect to look at, not something to retry. */
@@ -148,14 +148,13 @@ static int assess_one(brr_msg_t *m, brr_arena_t *arena, brr_outbox_t *ob,
                    "assessment.made", &as.base, m->traceparent, NULL);
 
     json_array_append_new(
-        rows, json_pack("{s:s, s:s, s:s, s:s, s:b, s:o, s:O, s:s, s:s, s:O}",
-                        "assessment_id", aid, "application_id",
-                        app->application_id, "citizen_ref", app->citizen_ref,
-                        "kind", kind_name(app->kind), "eligible",
-                        res->eligible, "inputs", req, "result", result,
-                        "norm_set", res->norm_set, "rule_version",
-                        res->rule_version, "explanation",
-                        json_object_get(result, "explanation")));
+        rows,
+        json_pack("{s:s, s:s, s:s, s:s, s:b, s:o, s:O, s:s, s:s, s:O}",
+                  "assessment_id", aid, "application_id", app->application_id,
+                  "citizen_ref", app->citizen_ref, "kind", kind_name(app->kind),
+                  "eligible", res->eligible, "inputs", req, "result", result,
+                  "norm_set", res->norm_set, "rule_version", res->rule_version,
+                  "explanation", json_object_get(result, "explanation")));
     json_decref(result);
     free(req_text);
     return 0;
@@ -208,8 +207,8 @@ int main(int argc, char **argv)
     int rc;
 
     brr_service_init(&svc, &def, argc, argv);
-    if (capacity_normsets_load_dir(normset_dir, &normsets, err,
-                                   sizeof(err)) != 0) {
+    if (capacity_normsets_load_dir(normset_dir, &normsets, err, sizeof(err)) !=
+        0) {
         brr_log_error("could not load norm sets", "dir", normset_dir, "err",
                       err, NULL);
         return 2;

@@ -24,8 +24,8 @@ typedef struct {
     uv_poll_t poll;
     uv_timer_t timer;
     int open;
-    int closing;          /* handles not yet closed */
-    void *owner;          /* freed once both handles are closed */
+    int closing; /* handles not yet closed */
+    void *owner; /* freed once both handles are closed */
 } wake_t;
 
 static int wake_init(uv_loop_t *loop, wake_t *w, void *data, uv_poll_cb pcb,
@@ -82,8 +82,8 @@ static void xset(rd_kafka_conf_t *conf, const char *k, const char *v)
 {
     char err[256];
     if (rd_kafka_conf_set(conf, k, v, err, sizeof(err)) != RD_KAFKA_CONF_OK)
-        brr_log_warn("could not set kafka property", "property", k, "err",
-                     err, NULL);
+        brr_log_warn("could not set kafka property", "property", k, "err", err,
+                     NULL);
 }
 
 typedef struct {
@@ -102,8 +102,7 @@ static void passthrough(const char *prop, const char *val, void *arg)
         return;
     if (rd_kafka_conf_set(pt->conf, prop, val, err, sizeof(err)) !=
         RD_KAFKA_CONF_OK) {
-        snprintf(pt->err, pt->cap, "invalid kafka property %s: %s", prop,
-                 err);
+        snprintf(pt->err, pt->cap, "invalid kafka property %s: %s", prop, err);
         pt->failed = 1;
     }
 }
@@ -156,8 +155,8 @@ rd_kafka_headers_t *brr_ce_headers(const brr_ce_t *ce)
     return h;
 }
 
-int brr_kafka_header(const rd_kafka_message_t *rkm, const char *name,
-                     char *buf, size_t cap)
+int brr_kafka_header(const rd_kafka_message_t *rkm, const char *name, char *buf,
+                     size_t cap)
 {
     rd_kafka_headers_t *h = NULL;
     const void *v;
@@ -197,8 +196,7 @@ static void kp_dr(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
         kp->cb(kp->arg, rkm->_private, rkm->err);
 }
 
-static void kp_error(rd_kafka_t *rk, int err, const char *reason,
-                     void *opaque)
+static void kp_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
     brr_kp_t *kp = opaque;
     if (err == RD_KAFKA_RESP_ERR__FATAL) {
@@ -296,8 +294,9 @@ int brr_kp_produce(brr_kp_t *kp, const char *topic, const char *key,
         return BRR_EKAFKATRANSIENT;
     err = rd_kafka_producev(
         kp->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, keylen),
-        RD_KAFKA_V_VALUE((void *)val, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+        RD_KAFKA_V_VALUE((void *)val, len),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs),
+        RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL ||
             err == RD_KAFKA_RESP_ERR__FATAL)
@@ -402,8 +401,8 @@ static void kc_drain(brr_kc_t *kc)
     if (!kc->started)
         return;
     while (!kc->held) {
-        ssize_t n = rd_kafka_consume_batch_queue(kc->q, 0, kc->buf,
-                                                 kc->max_batch);
+        ssize_t n =
+            rd_kafka_consume_batch_queue(kc->q, 0, kc->buf, kc->max_batch);
         size_t good = 0;
         if (n <= 0)
             break;
@@ -509,8 +508,7 @@ int brr_kc_new(uv_loop_t *loop, const char *brokers, const char *group,
     return 0;
 }
 
-void brr_kc_start(brr_kc_t *kc, size_t max_batch, brr_kc_batch_cb cb,
-                  void *arg)
+void brr_kc_start(brr_kc_t *kc, size_t max_batch, brr_kc_batch_cb cb, void *arg)
 {
     kc->cb = cb;
     kc->arg = arg;
@@ -546,8 +544,7 @@ int brr_kc_store(brr_kc_t *kc, rd_kafka_message_t *const *msgs, size_t n)
         rd_kafka_topic_partition_t *p =
             rd_kafka_topic_partition_list_find(offs, topic, rkm->partition);
         if (p == NULL)
-            p = rd_kafka_topic_partition_list_add(offs, topic,
-                                                  rkm->partition);
+            p = rd_kafka_topic_partition_list_add(offs, topic, rkm->partition);
         else if (p->offset > rkm->offset)
             continue;
         p->offset = rkm->offset + 1;
@@ -556,8 +553,7 @@ int brr_kc_store(brr_kc_t *kc, rd_kafka_message_t *const *msgs, size_t n)
     rd_kafka_topic_partition_list_destroy(offs);
     /* A partition revoked meanwhile fails to store: its next owner
      * re-reads the batch and the inbox drops the repeats. */
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR &&
-        err != RD_KAFKA_RESP_ERR__STATE) {
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__STATE) {
         brr_log_warn("could not store offsets", "err", rd_kafka_err2str(err),
                      NULL);
         return BRR_EKAFKATRANSIENT;

@@ -111,8 +111,7 @@ static void build_msgs(brr_proc_t *p, rd_kafka_message_t **rkms, size_t n,
         m->topic = rd_kafka_topic_name(rkm->rkt);
         m->partition = rkm->partition;
         m->offset = rkm->offset;
-        m->key = rkm->key ? brr_arena_strndup(&p->arena, rkm->key,
-                                              rkm->key_len)
+        m->key = rkm->key ? brr_arena_strndup(&p->arena, rkm->key, rkm->key_len)
                           : "";
         m->value = rkm->payload;
         m->len = rkm->len;
@@ -152,8 +151,7 @@ static void queue_dead_letters(brr_proc_t *p, brr_msg_t *msgs, size_t n)
         if (m->event_id[0] != '\0')
             json_object_set_new(h, "ce_id", json_string(m->event_id));
         if (m->traceparent[0] != '\0')
-            json_object_set_new(h, "traceparent",
-                                json_string(m->traceparent));
+            json_object_set_new(h, "traceparent", json_string(m->traceparent));
         htext = json_dumps(h, JSON_COMPACT);
         snprintf(dlq, sizeof(dlq), "%s.dlq", m->topic);
         brr_outbox_add_raw(p->conf.ob, dlq, m->key, "dead_letter", m->key,
@@ -168,12 +166,11 @@ static void queue_dead_letters(brr_proc_t *p, brr_msg_t *msgs, size_t n)
             json_array_append_new(
                 rows,
                 json_pack("{s:s?, s:s, s:i, s:I, s:s, s:o, s:s, s:s, s:s}",
-                          "event_id",
-                          m->event_id[0] ? m->event_id : NULL, "topic",
-                          m->topic, "partition", (int)m->partition, "offset",
-                          (json_int_t)m->offset, "key", m->key, "headers", h,
-                          "payload", enc, "error_code", brr_err_name(m->rc),
-                          "error_text",
+                          "event_id", m->event_id[0] ? m->event_id : NULL,
+                          "topic", m->topic, "partition", (int)m->partition,
+                          "offset", (json_int_t)m->offset, "key", m->key,
+                          "headers", h, "payload", enc, "error_code",
+                          brr_err_name(m->rc), "error_text",
                           m->error ? m->error : brr_strerror(m->rc)));
             free(enc);
         }

@@ -32,7 +32,7 @@ typedef struct {
     const char *topic;
     int32_t partition;
     int64_t offset;
-    const char *key;         /* NUL-terminated copy ("" when none) */
+    const char *key; /* NUL-terminated copy ("" when none) */
     const uint8_t *value;
     size_t len;
     const char *event_id;    /* ce_id */
@@ -59,12 +59,12 @@ typedef int (*brr_proc_apply_cb)(void *arg, brr_pg_t *pg, brr_pg_pipe_t *pp,
                                  brr_arena_t *arena);
 
 typedef struct {
-    const char *schema;      /* the service's schema */
-    const char *group;       /* consumer group (named in dead letters) */
+    const char *schema; /* the service's schema */
+    const char *group;  /* consumer group (named in dead letters) */
     brr_proc_apply_cb apply;
     void *arg;
-    brr_outbox_t *ob;        /* the service's outbox buffer */
-    brr_relay_t *relay;      /* kicked after each commit; may be NULL */
+    brr_outbox_t *ob;             /* the service's outbox buffer */
+    brr_relay_t *relay;           /* kicked after each commit; may be NULL */
     void (*committed)(void *arg); /* after each commit; may be NULL */
 } brr_proc_conf_t;
 

@@ -12,16 +12,15 @@
 #include "log.h"
 #include "metrics.h"
 
-static char *pg_dsn, *brokers, *instance, *admin_host, *log_level,
-    *log_format;
+static char *pg_dsn, *brokers, *instance, *admin_host, *log_level, *log_format;
 static int64_t admin_port, max_batch, retention_s;
 
 static const brr_config_entry_t common_config[] = {
     {"BRR_PG_DSN", BRR_CONF_STRING, &pg_dsn,
      "host=127.0.0.1 port=55432 dbname=brr user=brr", 0, 0, 1,
      "libpq connection string"},
-    {"BRR_KAFKA_BROKERS", BRR_CONF_STRING, &brokers, "127.0.0.1:19092", 0, 0,
-     0, "Kafka bootstrap servers"},
+    {"BRR_KAFKA_BROKERS", BRR_CONF_STRING, &brokers, "127.0.0.1:19092", 0, 0, 0,
+     "Kafka bootstrap servers"},
     {"BRR_INSTANCE_ID", BRR_CONF_STRING, &instance, "", 0, 0, 0,
      "static group membership id (default <service>-1)"},
     {"BRR_ADMIN_HOST", BRR_CONF_STRING, &admin_host, "127.0.0.1", 0, 0, 0,
@@ -73,8 +72,8 @@ static void collect(void *arg)
         brr_proc_stats_t st;
         brr_proc_stats(svc->proc, &st);
         brr_counter_set(brr_metrics_counter("brr_consumed_batches_total",
-                                            "batches committed", "service",
-                                            s, NULL),
+                                            "batches committed", "service", s,
+                                            NULL),
                         (double)st.batches);
         brr_counter_set(brr_metrics_counter("brr_consumed_messages_total",
                                             "messages consumed and committed",
@@ -84,10 +83,9 @@ static void collect(void *arg)
                                             "messages applied (not repeats)",
                                             "service", s, NULL),
                         (double)st.applied);
-        brr_counter_set(brr_metrics_counter(
-                            "brr_duplicate_messages_total",
-                            "repeats dropped by the inbox", "service", s,
-                            NULL),
+        brr_counter_set(brr_metrics_counter("brr_duplicate_messages_total",
+                                            "repeats dropped by the inbox",
+                                            "service", s, NULL),
                         (double)st.duplicates);
         brr_counter_set(brr_metrics_counter("brr_dead_letters_total",
                                             "messages sent to the dead "
@@ -102,8 +100,8 @@ static void collect(void *arg)
     }
     if (svc->relay != NULL)
         brr_counter_set(brr_metrics_counter("brr_outbox_published_total",
-                                            "outbox rows published",
-                                            "service", s, NULL),
+                                            "outbox rows published", "service",
+                                            s, NULL),
                         (double)brr_relay_published(svc->relay));
     if (svc->kc != NULL)
         brr_gauge_set(brr_metrics_gauge("brr_partitions_assigned",
@@ -122,8 +120,8 @@ static void usage_exit(const brr_service_def_t *def)
     exit(0);
 }
 
-int brr_service_init(brr_service_t *svc, const brr_service_def_t *def,
-                     int argc, char **argv)
+int brr_service_init(brr_service_t *svc, const brr_service_def_t *def, int argc,
+                     char **argv)
 {
     char err[512];
     brr_log_level_t lvl;
@@ -143,8 +141,7 @@ int brr_service_init(brr_service_t *svc, const brr_service_def_t *def,
     }
     if (brr_log_level_parse(log_level, &lvl) != 0) {
         brr_log_error("invalid configuration", "err",
-                      "BRR_LOG_LEVEL must be debug, info, warn or error",
-                      NULL);
+                      "BRR_LOG_LEVEL must be debug, info, warn or error", NULL);
         exit(2);
     }
     brr_log_init(def->name, lvl,
@@ -199,14 +196,13 @@ int brr_service_run(brr_service_t *svc)
         return 1;
     }
     if (def->ntopics > 0) {
-        brr_proc_conf_t pc = {def->schema, def->name,  def->apply,
-                              def->arg,    svc->ob,    svc->relay,
-                              def->committed};
+        brr_proc_conf_t pc = {def->schema, def->name,  def->apply,    def->arg,
+                              svc->ob,     svc->relay, def->committed};
         rc = brr_kc_new(svc->loop, svc->brokers, def->name, svc->instance,
                         def->topics, def->ntopics, &svc->kc);
         if (rc != 0) {
-            brr_log_error("could not start consumer", "err",
-                          brr_strerror(rc), NULL);
+            brr_log_error("could not start consumer", "err", brr_strerror(rc),
+                          NULL);
             return 1;
         }
         brr_admin_add_ready_check(svc->admin, "kafka", ready_kafka, svc);

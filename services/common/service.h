@@ -24,23 +24,23 @@
 typedef struct brr_service brr_service_t;
 
 typedef struct {
-    const char *name;   /* "brr-capacity": logs, client ids, group */
-    const char *schema; /* "capacity" */
-    const char *source; /* CloudEvents source, "/brr/capacity" */
-    int admin_port;     /* default admin port */
+    const char *name;          /* "brr-capacity": logs, client ids, group */
+    const char *schema;        /* "capacity" */
+    const char *source;        /* CloudEvents source, "/brr/capacity" */
+    int admin_port;            /* default admin port */
     const char *const *topics; /* consumed topics (NULL: consumes none) */
     size_t ntopics;
     brr_proc_apply_cb apply;
-    void *arg;                /* for apply and committed */
+    void *arg;                        /* for apply and committed */
     const brr_config_entry_t *config; /* service's own table, or NULL */
-    void (*committed)(void *arg); /* after each consumed batch commits */
+    void (*committed)(void *arg);     /* after each consumed batch commits */
 } brr_service_def_t;
 
 struct brr_service {
     const brr_service_def_t *def;
     uv_loop_t *loop;
-    brr_pg_t *pg;         /* the service's working connection */
-    brr_kc_t *kc;         /* NULL for a service that consumes nothing */
+    brr_pg_t *pg; /* the service's working connection */
+    brr_kc_t *kc; /* NULL for a service that consumes nothing */
     brr_proc_t *proc;
     brr_relay_t *relay;
     brr_outbox_t *ob;
@@ -58,8 +58,8 @@ struct brr_service {
 /* Reads configuration (printing usage for --help), initialises logging and
  * connects; starts nothing yet.  Exits the process with a precise message
  * on bad configuration. */
-int brr_service_init(brr_service_t *svc, const brr_service_def_t *def,
-                     int argc, char **argv);
+int brr_service_init(brr_service_t *svc, const brr_service_def_t *def, int argc,
+                     char **argv);
 
 /* Starts the relay, the consumer (if topics were given) and the admin
  * endpoint, runs the loop until stopped, tears everything down.  Returns

@@ -22,9 +22,9 @@
 #include "service.h"
 
 typedef struct {
-    const char *oin;          /* the sending system's OIN (CloudEvent source) */
-    int64_t max_age_s;        /* park after this long undelivered */
-    int64_t max_inflight;     /* deliveries in flight over all organisations */
+    const char *oin;      /* the sending system's OIN (CloudEvent source) */
+    int64_t max_age_s;    /* park after this long undelivered */
+    int64_t max_inflight; /* deliveries in flight over all organisations */
     int64_t registry_refresh_ms;
 } conn_dispatch_conf_t;
 

@@ -27,8 +27,8 @@ static char *oin;
 static int64_t max_age_s, max_inflight, refresh_ms;
 
 static const brr_config_entry_t config[] = {
-    {"BRR_CONNECTOR_OIN", BRR_CONF_STRING, &oin, "00000099000000000000", 0,
-     0, 0, "OIN of the sending system (CloudEvent source)"},
+    {"BRR_CONNECTOR_OIN", BRR_CONF_STRING, &oin, "00000099000000000000", 0, 0,
+     0, "OIN of the sending system (CloudEvent source)"},
     {"BRR_CONNECTOR_MAX_AGE_S", BRR_CONF_INT, &max_age_s, "259200", 60,
      31536000, 0, "park an event undelivered for this long (72 h)"},
     {"BRR_CONNECTOR_MAX_INFLIGHT", BRR_CONF_INT, &max_inflight, "1024", 1,
@@ -144,9 +144,8 @@ static int conn_apply(void *arg, brr_pg_t *pg, brr_pg_pipe_t *pp,
     (void)ob;
     for (size_t i = 0; i < n; i++) {
         brr_msg_t *m = &msgs[i];
-        Brr__V1__OrganisationEvent *oe =
-            brr__v1__organisation_event__unpack(brr_arena_protobuf(a), m->len,
-                                                m->value);
+        Brr__V1__OrganisationEvent *oe = brr__v1__organisation_event__unpack(
+            brr_arena_protobuf(a), m->len, m->value);
         char time[64];
         json_t *row;
         if (oe == NULL || oe->arrangement_id[0] == '\0' ||
@@ -214,8 +213,8 @@ int main(int argc, char **argv)
     dc.registry_refresh_ms = refresh_ms;
     svc.on_stop = on_stop;
     if ((rc = conn_dispatch_start(&svc, &dc)) != 0) {
-        brr_log_error("could not start the dispatcher", "err",
-                      brr_strerror(rc), NULL);
+        brr_log_error("could not start the dispatcher", "err", brr_strerror(rc),
+                      NULL);
         return 1;
     }
     return brr_service_run(&svc);

@@ -20,9 +20,8 @@ static const brr_config_entry_t config[] = {
      "sleep inside each batch's transaction"},
     {0}};
 
-static int it_apply(void *arg, brr_pg_t *pg, brr_pg_pipe_t *pp,
-                    brr_msg_t *msgs, size_t n, brr_outbox_t *ob,
-                    brr_arena_t *a)
+static int it_apply(void *arg, brr_pg_t *pg, brr_pg_pipe_t *pp, brr_msg_t *msgs,
+                    size_t n, brr_outbox_t *ob, brr_arena_t *a)
 {
     const char **ids = brr_arena_calloc(a, n + 1, sizeof(char *));
     char *lit;

@@ -34,12 +34,12 @@ static int setup(void **state)
     brr_pg_t *pg;
     brr_log_init("test_pg_outbox", BRR_LOG_ERROR, BRR_LOG_LOGFMT);
     assert_int_equal(brr_pg_connect(dsn(), "test", &pg), 0);
-    assert_int_equal(
-        brr_pg_exec(pg, "SET client_min_messages TO warning; "
-                        "DROP SCHEMA IF EXISTS it_pg CASCADE; "
-                        "SELECT public.brr_messaging_tables('it_pg'); "
-                        "CREATE TABLE it_pg.t (id int PRIMARY KEY)"),
-        0);
+    assert_int_equal(brr_pg_exec(pg,
+                                 "SET client_min_messages TO warning; "
+                                 "DROP SCHEMA IF EXISTS it_pg CASCADE; "
+                                 "SELECT public.brr_messaging_tables('it_pg'); "
+                                 "CREATE TABLE it_pg.t (id int PRIMARY KEY)"),
+                     0);
     *state = pg;
     return 0;
 }
@@ -57,8 +57,7 @@ static void count_cb(void *arg, const PGresult *res)
     *(int *)arg = atoi(PQgetvalue(res, 0, 0));
 }
 
-static void test_pipeline_commits_all_statements_in_one_round_trip(
-    void **state)
+static void test_pipeline_commits_all_statements_in_one_round_trip(void **state)
 {
     brr_pg_t *pg = *state;
     brr_pg_pipe_t *pp = brr_pg_pipe_new();
@@ -68,12 +67,11 @@ static void test_pipeline_commits_all_statements_in_one_round_trip(
         char v[16];
         const char *p[1] = {v};
         snprintf(v, sizeof(v), "%d", i);
-        brr_pg_pipe_add(pp, "INSERT INTO it_pg.t VALUES ($1::int)", 1, p,
-                        NULL, NULL);
+        brr_pg_pipe_add(pp, "INSERT INTO it_pg.t VALUES ($1::int)", 1, p, NULL,
+                        NULL);
     }
     brr_pg_pipe_add(pp, "COMMIT", 0, NULL, NULL, NULL);
-    brr_pg_pipe_add(pp, "SELECT count(*) FROM it_pg.t", 0, NULL, count_cb,
-                    &n);
+    brr_pg_pipe_add(pp, "SELECT count(*) FROM it_pg.t", 0, NULL, count_cb, &n);
     assert_int_equal(brr_pg_pipe_run(pg, pp), 0);
     assert_int_equal(n, 100);
     assert_int_equal(brr_pg_pipe_count(pp), 0);
@@ -88,8 +86,8 @@ static void test_pipeline_failure_rolls_back_the_whole_batch(void **state)
     const char *dup[1] = {"1"};
     const char *fresh[1] = {"500"};
     assert_int_equal(brr_pg_begin(pg), 0);
-    brr_pg_pipe_add(pp, "INSERT INTO it_pg.t VALUES ($1::int)", 1, fresh,
-                    NULL, NULL);
+    brr_pg_pipe_add(pp, "INSERT INTO it_pg.t VALUES ($1::int)", 1, fresh, NULL,
+                    NULL);
     /* a unique violation: permanent, not to be retried in place */
     brr_pg_pipe_add(pp, "INSERT INTO it_pg.t VALUES ($1::int)", 1, dup, NULL,
                     NULL);
@@ -110,9 +108,9 @@ static void test_query_classifies_a_bad_statement_as_permanent(void **state)
 {
     brr_pg_t *pg = *state;
     PGresult *res = (PGresult *)1;
-    assert_int_equal(brr_pg_query(pg, "SELECT * FROM it_pg.no_such_table", 0,
-                                  NULL, &res),
-                     BRR_EDB);
+    assert_int_equal(
+        brr_pg_query(pg, "SELECT * FROM it_pg.no_such_table", 0, NULL, &res),
+        BRR_EDB);
     assert_null(res);
     assert_true(brr_pg_ok(pg));
 }
@@ -198,9 +196,9 @@ static void test_outbox_rows_are_published_once_in_order(void **state)
     uv_loop_init(&loop);
     memset(&w, 0, sizeof(w));
     w.pg = pg;
-    assert_int_equal(brr_relay_start(&loop, dsn(), "it_pg", brokers, "test",
-                                     3600, &w.rl),
-                     0);
+    assert_int_equal(
+        brr_relay_start(&loop, dsn(), "it_pg", brokers, "test", 3600, &w.rl),
+        0);
     uv_timer_init(&loop, &w.t);
     uv_timer_start(&w.t, on_watch, 50, 50);
     uv_run(&loop, UV_RUN_DEFAULT);

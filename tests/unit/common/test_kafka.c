@@ -112,8 +112,8 @@ static void on_timeout(uv_timer_t *t)
     uv_stop(t->loop);
 }
 
-static void test_kafka_produce_consume_roundtrip_keeps_headers_and_order(
-    void **state)
+static void
+test_kafka_produce_consume_roundtrip_keeps_headers_and_order(void **state)
 {
     fixture_t *f = *state;
     uv_loop_t loop;
@@ -125,18 +125,16 @@ static void test_kafka_produce_consume_roundtrip_keeps_headers_and_order(
 
     uv_loop_init(&loop);
     uv_timer_init(&loop, &guard);
-    assert_int_equal(brr_kp_new(&loop, f->brokers, "test", on_dr, &dr, &kp),
-                     0);
+    assert_int_equal(brr_kp_new(&loop, f->brokers, "test", on_dr, &dr, &kp), 0);
     for (int i = 0; i < N; i++) {
         char id[32], key[16], val[32];
-        brr_ce_t ce = {id, "/test", "nl.rijksoverheid.brr.test", "subj",
-                       NULL, NULL};
+        brr_ce_t ce = {id,     "/test", "nl.rijksoverheid.brr.test",
+                       "subj", NULL,    NULL};
         snprintf(id, sizeof(id), "id-%d", i);
         snprintf(key, sizeof(key), "k%d", i % 7);
         snprintf(val, sizeof(val), "v%d", i);
         assert_int_equal(brr_kp_produce(kp, TOPIC, key, strlen(key), val,
-                                        strlen(val), brr_ce_headers(&ce),
-                                        NULL),
+                                        strlen(val), brr_ce_headers(&ce), NULL),
                          0);
     }
     /* a guard so a broken wake-up fails the test instead of hanging it */
@@ -172,8 +170,12 @@ static void test_kafka_produce_consume_roundtrip_keeps_headers_and_order(
 
 static void test_kafka_ce_headers_carry_every_attribute(void **state)
 {
-    brr_ce_t ce = {"id-1", "/brr/intake", "nl.rijksoverheid.brr.x", "s-1",
-                   "2026-01-01T00:00:00.000Z", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"};
+    brr_ce_t ce = {"id-1",
+                   "/brr/intake",
+                   "nl.rijksoverheid.brr.x",
+                   "s-1",
+                   "2026-01-01T00:00:00.000Z",
+                   "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"};
     rd_kafka_headers_t *h = brr_ce_headers(&ce);
     const char *names[] = {"ce_specversion", "ce_id",      "ce_source",
                            "ce_type",        "ce_time",    "ce_subject",
@@ -204,8 +206,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
-            test_kafka_produce_consume_roundtrip_keeps_headers_and_order,
-            setup, teardown),
+            test_kafka_produce_consume_roundtrip_keeps_headers_and_order, setup,
+            teardown),
         cmocka_unit_test(test_kafka_ce_headers_carry_every_attribute),
         cmocka_unit_test(test_kafka_now_is_rfc3339_utc),
     };

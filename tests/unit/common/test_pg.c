@@ -15,8 +15,8 @@
 #include "pg.h"
 #include "proc.h"
 
-static void test_pg_connection_and_concurrency_states_are_transient(
-    void **state)
+static void
+test_pg_connection_and_concurrency_states_are_transient(void **state)
 {
     (void)state;
     assert_true(brr_pg_sqlstate_transient("08006")); /* connection failure */
