@@ -6,7 +6,7 @@
  * ce_id (the same event arriving twice), and runs the real outbox relay
  * until every row is published.  Creates the test topic first.
  *
- *   it_producer <n>            (BRR_PG_DSN, BRR_KAFKA_BROKERS)
+ *   it_producer <n>   (BRR_PG_DSN, BRR_KAFKA_BROKERS, BRR_IT_TOPIC)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,14 +23,14 @@
 #include "pg.h"
 #include "uuid.h"
 
-#define TOPIC "brr.it.events.v1"
-
-static char *dsn, *brokers;
+static char *dsn, *brokers, *topic;
 static const brr_config_entry_t config[] = {
     {"BRR_PG_DSN", BRR_CONF_STRING, &dsn,
      "host=127.0.0.1 port=55432 dbname=brr user=brr", 0, 0, 1, "database"},
     {"BRR_KAFKA_BROKERS", BRR_CONF_STRING, &brokers, "127.0.0.1:19092", 0, 0, 0,
      "brokers"},
+    {"BRR_IT_TOPIC", BRR_CONF_STRING, &topic, "brr.it.events.v1", 0, 0, 0,
+     "the topic written to"},
     {0}};
 
 /* The broker does not auto-create topics: make the test topic and the
@@ -41,12 +41,14 @@ static void create_topic(void)
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     rd_kafka_t *rk;
     rd_kafka_NewTopic_t *nt[2];
+    char dlq[256];
     rd_kafka_queue_t *q;
     rd_kafka_event_t *ev;
     rd_kafka_conf_set(conf, "bootstrap.servers", brokers, err, sizeof(err));
     rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
-    nt[0] = rd_kafka_NewTopic_new(TOPIC, 4, 1, err, sizeof(err));
-    nt[1] = rd_kafka_NewTopic_new(TOPIC ".dlq", 1, 1, err, sizeof(err));
+    snprintf(dlq, sizeof(dlq), "%s.dlq", topic);
+    nt[0] = rd_kafka_NewTopic_new(topic, 4, 1, err, sizeof(err));
+    nt[1] = rd_kafka_NewTopic_new(dlq, 1, 1, err, sizeof(err));
     q = rd_kafka_queue_new(rk);
     rd_kafka_CreateTopics(rk, nt, 2, NULL, q);
     ev = rd_kafka_queue_poll(q, 30000);
@@ -104,7 +106,7 @@ int main(int argc, char **argv)
         ev.organisation = "IT";
         ev.sequence = i;
         ev.citizen_ref = key;
-        brr_outbox_add(ob, TOPIC, key, "it", seq, "it.event", &ev.base, NULL,
+        brr_outbox_add(ob, topic, key, "it", seq, "it.event", &ev.base, NULL,
                        id);
         if (i % 10 == 0) {
             /* the same event again: same ce_id, its own outbox row */
@@ -116,7 +118,7 @@ int main(int argc, char **argv)
                      "\"nl.rijksoverheid.brr.it.event\",\"ce_source\":"
                      "\"/brr/it\",\"ce_specversion\":\"1.0\"}",
                      id);
-            brr_outbox_add_raw(ob, TOPIC, key, "it", seq, "it.event", buf, len,
+            brr_outbox_add_raw(ob, topic, key, "it", seq, "it.event", buf, len,
                                h);
         }
         if ((i + 1) % 500 == 0 || i == n - 1) {
