@@ -59,7 +59,8 @@ static void set_text(json_t *d, const char *key, const char *s, int *bad)
 /* The organisation's part as the CloudEvent's data: its claims (balance,
  * share, withdrawn), its share per instalment, the schedule (current
  * instalment, its due date, the projected end), the status with the
- * reminder in arrears, a pause, and the answer to its own report (id,
+ * reminder in arrears, a pause (with the first instalment after it and the
+ * organisation's share of it), and the answer to its own report (id,
  * refusal or ending reason); nothing about the citizen.  NULL when a text
  * is not UTF-8. */
 static json_t *event_data(const Brr__V1__OrganisationEvent *oe)
@@ -88,10 +89,31 @@ static json_t *event_data(const Brr__V1__OrganisationEvent *oe)
     set_text(d, "end_date", oe->end_date, &bad);
     set_text(d, "report_id", oe->report_id, &bad);
     set_text(d, "reason", oe->reason, &bad);
-    if (oe->pause_start[0])
-        json_object_set_new(d, "pause",
-                            json_pack("{s:s, s:s}", "start", oe->pause_start,
-                                      "end", oe->pause_end));
+    if (oe->pause_start[0]) {
+        json_t *p = json_pack("{s:s, s:s}", "start", oe->pause_start, "end",
+                              oe->pause_end);
+        /* the new schedule: the first instalment after the pause and this
+         * organisation's share of it, per claim */
+        if (p != NULL && oe->resume_due_date[0]) {
+            json_t *rc = json_array();
+            for (size_t i = 0; i < oe->n_claims; i++)
+                json_array_append_new(
+                    rc,
+                    json_pack("{s:s, s:I}", "reference",
+                              oe->claims[i]->reference, "share_cents",
+                              (json_int_t)oe->claims[i]->resume_share_cents));
+            json_object_set_new(
+                p, "resume",
+                json_pack("{s:s, s:I, s:o}", "due_date", oe->resume_due_date,
+                          "instalment_cents",
+                          (json_int_t)oe->resume_instalment_cents, "claims",
+                          rc));
+        }
+        if (p == NULL)
+            bad = 1;
+        else
+            json_object_set_new(d, "pause", p);
+    }
     if (bad) {
         json_decref(d);
         return NULL;

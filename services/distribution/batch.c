@@ -2,10 +2,11 @@
  * batch.c: the arrangements one transaction works on (see dist.h).
  *
  * Two round trips load them (arrangements locked FOR UPDATE, then their
- * claims, unsettled and current instalments and shares); the changes are
- * made in memory by rules/life.c; one pipelined round trip writes every
- * changed row with multi-row statements (jsonb_to_recordset), the history,
- * the applied reports, the next timers and the outbox.
+ * claims, unsettled and current instalments and shares, and while a pause
+ * runs its PAUSED ones, which a pause cut short may open again); the
+ * changes are made in memory by rules/life.c; one pipelined round trip
+ * writes every changed row with multi-row statements (jsonb_to_recordset),
+ * the history, the applied reports, the next timers and the outbox.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 
 #include "brr/v1/arrangement.pb-c.h"
+#include "clock.h"
 #include "dist.h"
 #include "err.h"
 #include "uuid.h"
@@ -25,6 +27,14 @@ static void *xrealloc(void *p, size_t n, size_t size)
     if (p == NULL)
         abort();
     return p;
+}
+
+const char *dist_clock_param(char buf[24])
+{
+    if (!brr_clock_is_test())
+        return NULL;
+    snprintf(buf, 24, "%lld", (long long)brr_clock_now());
+    return buf;
 }
 
 void dist_org_topic(const char *org, char *out, size_t cap)
@@ -49,6 +59,7 @@ void dist_batch_free(dist_batch_t *b)
         free(b->items[i]->orgs);
         free(b->items[i]->digest);
         free(b->items[i]->share_before);
+        free(b->items[i]->resume_cents);
         free(b->items[i]);
     }
     free(b->items);
@@ -186,6 +197,11 @@ static void collect_arrangements(void *arg, const PGresult *res)
         a->last_reminder = parse_day(PQgetvalue(res, r, 13));
         a->paid_count = atoi(PQgetvalue(res, r, 14));
         it->review = parse_day(PQgetvalue(res, r, 15));
+        snprintf(it->pause_id, sizeof(it->pause_id), "%s",
+                 PQgetvalue(res, r, 16));
+        a->pause_until = parse_day(PQgetvalue(res, r, 17));
+        a->pause_base = strtoll(PQgetvalue(res, r, 18), NULL, 10);
+        a->pause_keep_end = parse_day(PQgetvalue(res, r, 19));
         it->state_before = (int)a->state;
     }
 }
@@ -307,12 +323,14 @@ int dist_batch_load(dist_batch_t *b, brr_pg_t *pg, const char *const *ids,
 {
     brr_pg_pipe_t *pp = brr_pg_pipe_new();
     size_t first = b->nitems;
+    char clk[24];
+    const char *now[1] = {dist_clock_param(clk)};
     int rc;
 
     brr_pg_pipe_add(pp,
-                    "SELECT (now() AT TIME ZONE 'Europe/Amsterdam')::date::"
-                    "text",
-                    0, NULL, collect_today, b);
+                    "SELECT (coalesce(to_timestamp($1::bigint), now()) AT "
+                    "TIME ZONE 'Europe/Amsterdam')::date::text",
+                    1, now, collect_today, b);
     if (nids + ncit > 0) {
         char *l1 = brr_pg_array_literal(ids, nids);
         char *l2 = brr_pg_array_literal(citizens, ncit);
@@ -326,7 +344,10 @@ int dist_batch_load(dist_batch_t *b, brr_pg_t *pg, const char *const *ids,
             "cur_seq, reminders, coalesce(last_reminder::text, ''), "
             "(SELECT count(*) FROM distribution.instalments i WHERE "
             "i.arrangement_id = arrangements.arrangement_id AND i.state = "
-            "'PAID'), coalesce(review_date::text, '') FROM "
+            "'PAID'), coalesce(review_date::text, ''), "
+            "coalesce(pause_id::text, ''), coalesce(pause_until::text, ''), "
+            "coalesce(pause_base_cents, 0), "
+            "coalesce(pause_keep_end::text, '') FROM "
             "distribution.arrangements WHERE arrangement_id = "
             "ANY($1::uuid[]) OR (citizen_ref = ANY($2::uuid[]) AND state "
             "IN " LIVE_STATES ") ORDER BY arrangement_id FOR UPDATE",
@@ -372,7 +393,8 @@ int dist_batch_load(dist_batch_t *b, brr_pg_t *pg, const char *const *ids,
                         "distribution.instalments i JOIN "
                         "distribution.arrangements a USING (arrangement_id) "
                         "WHERE i.arrangement_id = ANY($1::uuid[]) AND "
-                        "(i.state IN ('OPEN', 'MISSED') OR i.seq = a.cur_seq) "
+                        "(i.state IN ('OPEN', 'MISSED') OR i.seq = a.cur_seq "
+                        "OR (i.state = 'PAUSED' AND a.pause_id IS NOT NULL)) "
                         "ORDER BY i.arrangement_id, i.seq",
                         1, p, collect_instalments, b);
         brr_pg_pipe_add(pp,
@@ -383,7 +405,8 @@ int dist_batch_load(dist_batch_t *b, brr_pg_t *pg, const char *const *ids,
                         "(arrangement_id, seq) JOIN distribution.arrangements "
                         "a USING (arrangement_id) WHERE s.arrangement_id = "
                         "ANY($1::uuid[]) AND (i.state IN ('OPEN', 'MISSED') "
-                        "OR i.seq = a.cur_seq) ORDER BY s.arrangement_id",
+                        "OR i.seq = a.cur_seq OR (i.state = 'PAUSED' AND "
+                        "a.pause_id IS NOT NULL)) ORDER BY s.arrangement_id",
                         1, p, collect_shares, b);
         free(lit);
         rc = brr_pg_pipe_run(pg, pp);
@@ -453,7 +476,7 @@ static void write_rows(dist_batch_t *b, dist_item_t *it, rows_t *rw)
         rw->arrangements,
         json_pack(
             "{s:s, s:s, s:s, s:s, s:I, s:i, s:i, s:o, s:i, s:o, s:o, "
-            "s:i, s:i, s:o, s:o, s:s?, s:o}",
+            "s:i, s:i, s:o, s:o, s:s?, s:o, s:s?, s:o, s:I, s:o}",
             "arrangement_id", it->id, "citizen_ref", it->citizen, "state", st,
             "kind", it->kind[0] ? it->kind : "standard", "instalment_cents",
             (json_int_t)a->amount, "months", it->months, "due_day", a->due_day,
@@ -462,7 +485,11 @@ static void write_rows(dist_batch_t *b, dist_item_t *it, rows_t *rw)
             "cur_seq", a->cur_seq, "reminders", a->reminders, "last_reminder",
             jdate(a->last_reminder), "end_date", jdate(dist_arr_end_date(a)),
             "ended_reason", a->state == DIST_ST_BEEINDIGD ? it->reason : NULL,
-            "review_date", jdate(it->review)));
+            "review_date", jdate(it->review), "pause_id",
+            it->pause_id[0] ? it->pause_id : NULL, "pause_until",
+            jdate(a->pause_until), "pause_base_cents",
+            (json_int_t)a->pause_base, "pause_keep_end",
+            jdate(a->pause_keep_end)));
     for (size_t i = 0; i < a->nclaims; i++) {
         const dist_aclaim_t *c = &a->claims[i];
         brr_cents_t sh = dist_arr_claim_share(a, i);
@@ -537,9 +564,10 @@ static void org_event(dist_batch_t *b, dist_item_t *it, const char *org,
     Brr__V1__OrganisationEvent oe = BRR__V1__ORGANISATION_EVENT__INIT;
     Brr__V1__ClaimShare **cs =
         brr_arena_calloc(b->arena, a->nclaims + 1, sizeof(*cs));
-    char topic[200], eid[40], due[11] = "", end[11] = "", first[11] = "";
+    char topic[200], eid[40], due[11] = "", end[11] = "", first[11] = "",
+                              resume[11] = "";
     int32_t cur = dist_arr_cur_due(a), last = dist_arr_end_date(a);
-    brr_cents_t share = 0;
+    brr_cents_t share = 0, resume_share = 0;
     size_t n = 0;
 
     for (size_t i = 0; i < a->nclaims; i++) {
@@ -551,7 +579,10 @@ static void org_event(dist_batch_t *b, dist_item_t *it, const char *org,
         cs[n]->open_cents = a->claims[i].c.open_cents;
         cs[n]->share_cents = dist_arr_claim_share(a, i);
         cs[n]->withdrawn = a->claims[i].withdrawn;
+        if (it->resume_cents != NULL)
+            cs[n]->resume_share_cents = it->resume_cents[i];
         share += cs[n]->share_cents;
+        resume_share += cs[n]->resume_share_cents;
         n++;
     }
     if (cur != 0)
@@ -582,15 +613,21 @@ static void org_event(dist_batch_t *b, dist_item_t *it, const char *org,
                                 ? it->report_id
                                 : "");
     oe.reason = (char *)(it->reason ? it->reason : "");
+    if (it->resume_due != 0) {
+        oe.resume_due_date = dist_date_format(it->resume_due, resume);
+        oe.resume_instalment_cents = resume_share;
+    }
     dist_org_topic(org, topic, sizeof(topic));
     brr_outbox_add(ob, topic, it->citizen, "arrangement", it->id, type,
                    &oe.base, it->traceparent[0] ? it->traceparent : NULL, eid);
     b->events++;
-    dist_batch_history(b, it->id, eid, "organisation.notified",
-                       dist_state_name(a->state),
-                       json_pack("{s:s, s:s, s:I, s:i}", "organisation", org,
-                                 "type", type, "share_cents", (json_int_t)share,
-                                 "reminder", (int)oe.reminder));
+    dist_batch_history(
+        b, it->id, eid, "organisation.notified", dist_state_name(a->state),
+        json_pack("{s:s, s:s, s:I, s:i, s:s?, s:I}", "organisation", org,
+                  "type", type, "share_cents", (json_int_t)share, "reminder",
+                  (int)oe.reminder, "resume_due_date",
+                  it->resume_due ? resume : NULL, "resume_share_cents",
+                  (json_int_t)resume_share));
 }
 
 /* The whole arrangement for brr.arrangements.events.v1 (intake's view). */
@@ -602,7 +639,8 @@ static void arrangement_event(dist_batch_t *b, dist_item_t *it,
     Brr__V1__ArrangementEvent ev = BRR__V1__ARRANGEMENT_EVENT__INIT;
     Brr__V1__OrganisationShare **os =
         brr_arena_calloc(b->arena, norgs + 1, sizeof(*os));
-    char due[11] = "", end[11] = "", first[11] = "", review[11] = "";
+    char due[11] = "", end[11] = "", first[11] = "", review[11] = "",
+         resume[11] = "";
     int32_t cur = dist_arr_cur_due(a), last = dist_arr_end_date(a);
 
     for (size_t j = 0; j < norgs; j++) {
@@ -621,7 +659,10 @@ static void arrangement_event(dist_batch_t *b, dist_item_t *it,
             cs[n]->open_cents = a->claims[i].c.open_cents;
             cs[n]->share_cents = dist_arr_claim_share(a, i);
             cs[n]->withdrawn = a->claims[i].withdrawn;
+            if (it->resume_cents != NULL)
+                cs[n]->resume_share_cents = it->resume_cents[i];
             os[j]->share_cents += cs[n]->share_cents;
+            os[j]->resume_share_cents += cs[n]->resume_share_cents;
             n++;
         }
         os[j]->claims = cs;
@@ -653,6 +694,12 @@ static void arrangement_event(dist_batch_t *b, dist_item_t *it,
     ev.paid_instalments = a->paid_count;
     if (it->review != 0)
         ev.review_date = dist_date_format(it->review, review);
+    if (it->resume_due != 0)
+        ev.resume_due_date = dist_date_format(it->resume_due, resume);
+    if (it->ignored_pause != NULL) {
+        ev.pause_id = (char *)it->ignored_pause;
+        ev.reason = (char *)it->ignored_why;
+    }
     brr_outbox_add(ob, DIST_TOPIC_ARRANGEMENTS, it->citizen, "arrangement",
                    it->id, type, &ev.base,
                    it->traceparent[0] ? it->traceparent : NULL, eid);
@@ -675,6 +722,20 @@ void dist_batch_notify_all(dist_batch_t *b, dist_item_t *it, const char *type,
     digest_orgs(it);
     it->state_before = (int)a->state;
     a->events &= ~(unsigned)(DIST_EV_PAUSED | DIST_EV_RESUMED);
+}
+
+void dist_batch_pause_ignored(dist_batch_t *b, dist_item_t *it,
+                              const char *pause_id, const char *why,
+                              brr_outbox_t *ob)
+{
+    char(*orgs)[DIST_ORG_MAX + 1];
+    size_t norgs = item_orgs(it, &orgs);
+    char eid[40] = "";
+    it->ignored_pause = pause_id;
+    it->ignored_why = why;
+    arrangement_event(b, it, "arrangement.pause_ignored", orgs, norgs, ob, eid);
+    it->ignored_pause = it->ignored_why = NULL;
+    free(orgs);
 }
 
 static int finish_item(dist_batch_t *b, dist_item_t *it, rows_t *rw,
@@ -750,12 +811,15 @@ int dist_batch_finish(dist_batch_t *b, brr_pg_pipe_t *pp, brr_outbox_t *ob)
             "citizen_ref, state, kind, instalment_cents, months, due_day, "
             "first_due_date, next_seq, next_due, open_on, cur_seq, "
             "reminders, last_reminder, end_date, ended_reason, "
-            "review_date) SELECT * FROM jsonb_to_recordset($1::jsonb) AS "
-            "x(arrangement_id uuid, citizen_ref uuid, state text, kind "
+            "review_date, pause_id, pause_until, pause_base_cents, "
+            "pause_keep_end) SELECT * FROM jsonb_to_recordset($1::jsonb) "
+            "AS x(arrangement_id uuid, citizen_ref uuid, state text, kind "
             "text, instalment_cents bigint, months int, due_day int, "
             "first_due_date date, next_seq int, next_due date, open_on "
             "date, cur_seq int, reminders int, last_reminder date, "
-            "end_date date, ended_reason text, review_date date) ON "
+            "end_date date, ended_reason text, review_date date, pause_id "
+            "uuid, pause_until date, pause_base_cents bigint, "
+            "pause_keep_end date) ON "
             "CONFLICT (arrangement_id) DO UPDATE SET review_date = "
             "coalesce(excluded.review_date, arrangements.review_date), "
             "state = excluded.state, instalment_cents = "
@@ -765,7 +829,10 @@ int dist_batch_finish(dist_batch_t *b, brr_pg_pipe_t *pp, brr_outbox_t *ob)
             "reminders = excluded.reminders, last_reminder = "
             "excluded.last_reminder, end_date = excluded.end_date, "
             "ended_reason = coalesce(excluded.ended_reason, "
-            "arrangements.ended_reason), version = arrangements.version "
+            "arrangements.ended_reason), pause_id = excluded.pause_id, "
+            "pause_until = excluded.pause_until, pause_base_cents = "
+            "excluded.pause_base_cents, pause_keep_end = "
+            "excluded.pause_keep_end, version = arrangements.version "
             "+ 1, updated_at = now()",
             rw.arrangements);
         brr_pg_pipe_add_json(

@@ -51,6 +51,12 @@ typedef struct {
     const char *reporter;  /* who sent it: only that one is told its id */
     const char *reason;    /* why it ended */
     const char *pause_start, *pause_end;
+    char pause_id[40]; /* the running pause ("" none), stored */
+    /* a pause's notices: the first instalment due after it, and each
+     * claim's share of it (malloc'd, nclaims entries; NULL otherwise) */
+    int32_t resume_due;
+    brr_cents_t *resume_cents;
+    const char *ignored_pause, *ignored_why; /* arrangement.pause_ignored */
     int32_t review; /* reassessment date of one that started paused; 0 */
     int64_t submitted_at_ms;
     /* as loaded: what each organisation saw, and each claim's share */
@@ -66,7 +72,8 @@ typedef struct {
     brr_arena_t *arena;
     dist_item_t **items;
     size_t nitems, capitems;
-    int32_t today; /* Europe/Amsterdam, from the database's clock */
+    int32_t today; /* Europe/Amsterdam, from the database's clock (or the
+                      test clock, dist_clock_param) */
     json_t *history;
     json_t *reports; /* applied_reports rows */
     char **applied;  /* "org\x1freport_id" already applied (db + batch) */
@@ -120,6 +127,20 @@ int dist_batch_finish(dist_batch_t *b, brr_pg_pipe_t *pp, brr_outbox_t *ob);
  * and takes what they were told as the baseline for dist_batch_finish. */
 void dist_batch_notify_all(dist_batch_t *b, dist_item_t *it, const char *type,
                            brr_outbox_t *ob);
+
+/* Tells brr.arrangements.events.v1 (brr-pause, brr-intake's read model)
+ * that the pause pause_id was not applied to it, and why: the arrangement
+ * as it stands, type arrangement.pause_ignored.  The organisations hear
+ * nothing: nothing of theirs changed. */
+void dist_batch_pause_ignored(dist_batch_t *b, dist_item_t *it,
+                              const char *pause_id, const char *why,
+                              brr_outbox_t *ob);
+
+/* "Now" for the SQL that asks the database for it: NULL (the database's
+ * clock, now()) in the production binary; in brr-distribution-testclock
+ * (BRR_TEST_CLOCK, clock.h) the test clock's unix seconds, written to buf,
+ * for coalesce(to_timestamp($n::bigint), now()). */
+const char *dist_clock_param(char buf[24]);
 
 /* The organisation's topic: brr.organisations.<org lower-case>.v1. */
 void dist_org_topic(const char *org, char *out, size_t cap);

@@ -20,6 +20,7 @@
 #include "brr/v1/assessment.pb-c.h"
 #include "brr/v1/pause.pb-c.h"
 #include "brr/v1/report.pb-c.h"
+#include "clock.h"
 #include "dist.h"
 #include "err.h"
 #include "log.h"
@@ -202,20 +203,55 @@ static void on_assessment(brr_msg_t *m, const Brr__V1__Assessment *as,
         create(m, as, b);
 }
 
-/* Pause started or ended: the state, the instalments in the pause, and
- * every organisation of the arrangement hears of it.  A pause event for an
- * arrangement that is no longer active or paused has nothing to change.
- * The effect (DOMAIN §5) is the pause policy's, carried by the event and
- * applied at the start, so the start notice already shows the new
- * schedule: EXTEND keeps the instalment and the end date moves past the
- * paused due dates; RESPREAD keeps the end date and raises the instalment.
- * An arrangement that started paused (maatwerk below the minimum, amount
- * 0) is not resumed by a pause's end. */
+/* A pause event that changes nothing: recorded in the history; a start is
+ * also answered on brr.arrangements.events.v1 (arrangement.pause_ignored),
+ * so brr-pause marks the pause as not applied instead of running. */
+static void pause_ignored(brr_msg_t *m, const Brr__V1__PauseEvent *pe,
+                          dist_item_t *it, dist_batch_t *b, brr_outbox_t *ob,
+                          int started)
+{
+    char *why = brr_arena_alloc(b->arena, 160);
+    if (started)
+        snprintf(why, 160,
+                 "the arrangement was %s when the pause was due to start; "
+                 "nothing was paused",
+                 dist_state_name(it->a.state));
+    else
+        snprintf(why, 160, "the arrangement is %s and not in this pause",
+                 dist_state_name(it->a.state));
+    dist_batch_history(b, it->id, m->event_id, "pause.ignored",
+                       dist_state_name(it->a.state),
+                       json_pack("{s:s, s:s, s:s}", "pause_id", pe->pause_id,
+                                 "event_type", pe->event_type, "reason", why));
+    if (!started)
+        return;
+    it->traceparent = m->traceparent;
+    dist_batch_pause_ignored(b, it, pe->pause_id, why, ob);
+}
+
+/*
+ * Pause started or ended (DOMAIN §5): the state, the instalments in the
+ * pause, and every organisation of the arrangement hears of it with its
+ * new schedule: the first instalment due after the pause and its share of
+ * it.  The effect is the pause policy's, carried by the event: EXTEND
+ * keeps the instalment and the end date moves past the paused due dates;
+ * RESPREAD keeps the end date and raises the instalment (at the start, for
+ * the planned last day; at the end again for the day it really ended, so a
+ * pause cut short lowers it, never below the instalment before the
+ * pause).  Instalments whose day has come open first, so the start pauses
+ * them and the end finds those due in the pause PAUSED.  A start for an
+ * arrangement no longer active (arrears, closed) is ignored and answered;
+ * an end that is not the running pause's (or for an arrangement that
+ * started paused: maatwerk below the minimum, amount 0) changes nothing.
+ */
 static void on_pause(brr_msg_t *m, const Brr__V1__PauseEvent *pe,
                      dist_batch_t *b, brr_outbox_t *ob)
 {
     int started = strcmp(pe->event_type, "pause.started") == 0;
+    int respread = strcmp(pe->effect, "RESPREAD") == 0;
     dist_item_t *it = dist_batch_find(b, pe->arrangement_id);
+    dist_arr_t *a;
+    int32_t start = b->today, end = 0;
     int rc;
 
     if (it == NULL) {
@@ -223,26 +259,40 @@ static void on_pause(brr_msg_t *m, const Brr__V1__PauseEvent *pe,
                      NULL);
         return;
     }
-    if (started) {
-        int32_t start = b->today, end = 0;
-        int32_t keep_end = dist_arr_end_date(&it->a);
-        if (pe->start_date[0] != '\0')
-            dist_date_parse(pe->start_date, strlen(pe->start_date), &start);
-        if (pe->end_date[0] != '\0')
-            dist_date_parse(pe->end_date, strlen(pe->end_date), &end);
-        rc = dist_arr_pause(&it->a, start);
-        if (rc == 0 && strcmp(pe->effect, "RESPREAD") == 0)
-            dist_arr_respread(&it->a, end, keep_end);
-        else if (rc == 0)
-            it->a.pause_until = end;
-    } else {
-        rc = it->a.amount > 0 ? dist_arr_resume(&it->a) : BRR_EINVAL;
+    a = &it->a;
+    if (pe->start_date[0] != '\0')
+        dist_date_parse(pe->start_date, strlen(pe->start_date), &start);
+    if (pe->end_date[0] != '\0')
+        dist_date_parse(pe->end_date, strlen(pe->end_date), &end);
+    if (started ? a->state != DIST_ST_ACTIEF && a->state != DIST_ST_GEPAUZEERD
+                : a->state != DIST_ST_GEPAUZEERD || a->amount <= 0 ||
+                      (it->pause_id[0] != '\0' &&
+                       strcmp(it->pause_id, pe->pause_id) != 0)) {
+        pause_ignored(m, pe, it, b, ob, started);
+        return;
     }
-    if (rc != 0) {
-        dist_batch_history(b, it->id, m->event_id, "pause.ignored",
-                           dist_state_name(it->a.state),
-                           json_pack("{s:s, s:s}", "pause_id", pe->pause_id,
-                                     "event_type", pe->event_type));
+    if ((rc = dist_arr_open_due(a, b->today, b->pol)) >= 0) {
+        if (started) {
+            rc = dist_arr_pause(a, start, end);
+            if (rc == 0 && respread)
+                rc = dist_arr_respread(a, end, b->pol);
+            snprintf(it->pause_id, sizeof(it->pause_id), "%s", pe->pause_id);
+        } else {
+            rc = dist_arr_resume(a, end, respread, b->pol);
+            it->pause_id[0] = '\0';
+        }
+    }
+    if (rc >= 0) {
+        free(it->resume_cents);
+        it->resume_cents = calloc(a->nclaims + 1, sizeof(*it->resume_cents));
+        if (it->resume_cents == NULL)
+            abort();
+        rc = dist_arr_next_after(a, end, b->pol, it->resume_cents,
+                                 &it->resume_due);
+    }
+    if (rc < 0) {
+        m->rc = rc;
+        m->error = "pause could not be applied to the schedule";
         return;
     }
     it->touched = 1;
@@ -250,11 +300,11 @@ static void on_pause(brr_msg_t *m, const Brr__V1__PauseEvent *pe,
     it->pause_start = brr_arena_strdup(b->arena, pe->start_date);
     it->pause_end = brr_arena_strdup(b->arena, pe->end_date);
     dist_batch_history(
-        b, it->id, m->event_id, pe->event_type, dist_state_name(it->a.state),
+        b, it->id, m->event_id, pe->event_type, dist_state_name(a->state),
         json_pack("{s:s, s:s, s:s, s:s, s:I}", "pause_id", pe->pause_id,
                   "start_date", pe->start_date, "end_date", pe->end_date,
                   "effect", pe->effect[0] ? pe->effect : "EXTEND",
-                  "instalment_cents", (json_int_t)it->a.amount));
+                  "instalment_cents", (json_int_t)a->amount));
     dist_batch_notify_all(
         b, it, started ? "arrangement.paused" : "arrangement.resumed", ob);
 }
@@ -392,6 +442,8 @@ int main(int argc, char **argv)
                              .apply = dist_apply,
                              .config = config};
     brr_service_init(&svc, &def, argc, argv);
+    if (brr_clock_is_test())
+        brr_log_warn("built with the test clock: not for production", NULL);
     svc.on_stop = on_stop;
     fired_total = brr_metrics_counter(
         "brr_distribution_timers_fired_total",

@@ -10,7 +10,8 @@
  * timer fires exactly once even with several instances, and one that came
  * due while the service was down fires on the first tick after start and
  * catches up (every missed month opens, one lifecycle step at a time).
- * "Now" is the database's clock in Europe/Amsterdam.
+ * "Now" is the database's clock in Europe/Amsterdam; in
+ * brr-distribution-testclock, the test clock (dist_clock_param).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,8 +39,8 @@ static int fire(brr_pg_t *pg, brr_outbox_t *ob, brr_arena_t *arena,
 {
     brr_pg_pipe_t *pp = brr_pg_pipe_new();
     dist_batch_t b;
-    char lim[24];
-    const char *p[2] = {lim, id};
+    char lim[24], clk[24];
+    const char *p[3] = {lim, id, dist_clock_param(clk)};
     void *ctx[3] = {arena, ids, n};
     int rc;
 
@@ -52,11 +53,12 @@ static int fire(brr_pg_t *pg, brr_outbox_t *ob, brr_arena_t *arena,
     brr_pg_pipe_add(pp,
                     "DELETE FROM distribution.timers WHERE arrangement_id IN "
                     "(SELECT arrangement_id FROM distribution.timers WHERE "
-                    "due_at <= now() AND ($2::uuid IS NULL OR "
+                    "due_at <= coalesce(to_timestamp($3::bigint), now()) "
+                    "AND ($2::uuid IS NULL OR "
                     "arrangement_id = $2::uuid) ORDER BY due_at LIMIT "
                     "$1::int FOR UPDATE SKIP LOCKED) RETURNING "
                     "arrangement_id::text",
-                    2, p, collect_due, ctx);
+                    3, p, collect_due, ctx);
     rc = brr_pg_pipe_run(pg, pp);
     if (rc == 0 && *n == 0) {
         rc = brr_pg_commit(pg);
@@ -88,13 +90,15 @@ static int fire(brr_pg_t *pg, brr_outbox_t *ob, brr_arena_t *arena,
  * others: its timer moves an hour on and an operator is told. */
 static void postpone(brr_pg_t *pg, const char *id, int why)
 {
-    const char *p[1] = {id};
+    char clk[24];
+    const char *p[2] = {id, dist_clock_param(clk)};
     brr_log_error("arrangement timer failed, postponed an hour", "arr", id,
                   "err", brr_err_name(why), NULL);
     brr_pg_query(pg,
-                 "UPDATE distribution.timers SET due_at = now() + interval "
+                 "UPDATE distribution.timers SET due_at = "
+                 "coalesce(to_timestamp($2::bigint), now()) + interval "
                  "'1 hour' WHERE arrangement_id = $1::uuid",
-                 1, p, NULL);
+                 2, p, NULL);
 }
 
 int dist_timers_fire(brr_pg_t *pg, brr_outbox_t *ob, size_t limit,

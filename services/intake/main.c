@@ -145,8 +145,9 @@ static int add_arrangement(brr_msg_t *m, brr_arena_t *a, json_t *rows,
 }
 
 /* One PauseEvent: the pause's row and a history row.  A refused request
- * becomes a pause in state "refused" with the limit and the figures; a
- * refused cancel changes no pause (history only). */
+ * becomes a pause in state "refused" with the limit and the figures, a
+ * pause brr-distribution could not apply one in state "ignored" with the
+ * reason; a refused cancel changes no pause (history only). */
 static int add_pause(brr_msg_t *m, brr_arena_t *a, json_t *pauses, json_t *hist)
 {
     Brr__V1__PauseEvent *ev =
@@ -159,7 +160,9 @@ static int add_pause(brr_msg_t *m, brr_arena_t *a, json_t *pauses, json_t *hist)
         return 0; /* not about an arrangement we can show */
     state = strncmp(ev->event_type, "pause.", 6) == 0 ? ev->event_type + 6
                                                       : ev->event_type;
-    if (strcmp(state, "refused") == 0)
+    /* refused: the limit and the figures; ignored (started too late:
+     * the arrangement was in arrears or closed): why it was not applied */
+    if (strcmp(state, "refused") == 0 || strcmp(state, "ignored") == 0)
         refusal = json_pack(
             "{s:s, s:I, s:I, s:s, s:s}", "limit", ev->limit, "allowed",
             (json_int_t)ev->limit_allowed, "asked", (json_int_t)ev->limit_asked,

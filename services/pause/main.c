@@ -8,9 +8,11 @@
  * refused when a request is decided, started and ended when the timers
  * fire, cancelled when a cancel request stops a scheduled or running
  * pause (a running one also gets its ended, so brr-distribution resumes
- * the schedule).  Every event carries the policy's version and effect;
- * brr-distribution applies the effect.  A request for an arrangement whose
- * event has not arrived yet (another topic) is held in
+ * the schedule), and ignored when brr-distribution answers a start with
+ * arrangement.pause_ignored (the arrangement was in arrears or closed by
+ * then: the pause is IGNORED, not RUNNING).  Every event carries the policy's
+ * version and effect; brr-distribution applies the effect.  A request for an
+ * arrangement whose event has not arrived yet (another topic) is held in
  * pause.pending_requests and decided when it does, or refused after a day.
  *
  * Timers live in pause.timers.  A firing claims due rows with FOR UPDATE
@@ -193,6 +195,61 @@ static int decide_held(brr_pg_t *pg, const char *arr, int32_t today,
     return rc;
 }
 
+/* brr-distribution did not apply the pause ae->pause_id when it started
+ * (the arrangement was in arrears or closed by then): the pause is
+ * IGNORED, with why, its remaining timer goes, and pause.ignored tells
+ * brr-intake's read model.  Only a pause that started changes, once (the
+ * state guard and the inbox), whatever it became meanwhile (its end may
+ * have fired, or a cancel come, before the answer). */
+static int mark_ignored(brr_pg_t *pg, brr_msg_t *m,
+                        const Brr__V1__ArrangementEvent *ae, brr_outbox_t *ob,
+                        brr_arena_t *a)
+{
+    const char *why =
+        ae->reason[0] ? ae->reason : "the arrangement could not be paused";
+    const char *p[3] = {ae->pause_id, ae->arrangement_id, why};
+    char **refusals = brr_arena_calloc(a, 1, sizeof(char *));
+    Brr__V1__PauseEvent ev = BRR__V1__PAUSE_EVENT__INIT;
+    PGresult *res;
+    int rc = run(pg,
+                 "WITH upd AS (UPDATE pause.pauses SET state = 'IGNORED', "
+                 "refusal = jsonb_build_object('limit', "
+                 "'pause.arrangement_state', 'allowed', 0, 'asked', 0, "
+                 "'unit', '', 'detail', $3::text), updated_at = now() WHERE "
+                 "pause_id = $1::uuid AND arrangement_id = $2::uuid AND "
+                 "started AND state IN ('RUNNING', 'ENDED', 'CANCELLED') "
+                 "RETURNING *), del AS (DELETE FROM pause.timers t USING upd "
+                 "WHERE t.pause_id = upd.pause_id) SELECT citizen_ref::text, "
+                 "start_date::text, end_date::text, reason, channel, "
+                 "coalesce(effect, ''), coalesce(policy_version, '') FROM "
+                 "upd",
+                 3, p, &res);
+    if (rc != 0)
+        return rc;
+    if (PQntuples(res) == 1) {
+        ev.pause_id = ae->pause_id;
+        ev.request_id = ae->pause_id;
+        ev.arrangement_id = ae->arrangement_id;
+        ev.citizen_ref = brr_arena_strdup(a, PQgetvalue(res, 0, 0));
+        ev.start_date = brr_arena_strdup(a, PQgetvalue(res, 0, 1));
+        ev.end_date = brr_arena_strdup(a, PQgetvalue(res, 0, 2));
+        ev.reason = brr_arena_strdup(a, PQgetvalue(res, 0, 3));
+        ev.channel = brr_arena_strdup(a, PQgetvalue(res, 0, 4));
+        ev.effect = brr_arena_strdup(a, PQgetvalue(res, 0, 5));
+        ev.policy_version = brr_arena_strdup(a, PQgetvalue(res, 0, 6));
+        refusals[0] = brr_arena_strdup(a, why);
+        ev.refusals = refusals;
+        ev.n_refusals = 1;
+        ev.limit = "pause.arrangement_state";
+        ev.limit_unit = "";
+        emit(ob, "pause.ignored", &ev, m->traceparent);
+        brr_log_info("pause not applied by brr-distribution", "eid",
+                     m->event_id, NULL);
+    }
+    PQclear(res);
+    return 0;
+}
+
 static int on_arrangement(brr_pg_t *pg, brr_msg_t *m, int32_t today,
                           brr_outbox_t *ob, brr_arena_t *a)
 {
@@ -241,6 +298,9 @@ static int on_arrangement(brr_pg_t *pg, brr_msg_t *m, int32_t today,
              "greatest(excluded.paid_instalments, "
              "arrangements.paid_instalments), updated_at = now()",
              6, p, NULL);
+    if (rc == 0 && strcmp(ev->event_type, "arrangement.pause_ignored") == 0 &&
+        is_uuid(ev->pause_id))
+        rc = mark_ignored(pg, m, ev, ob, a);
     return rc != 0 ? rc : decide_held(pg, ev->arrangement_id, today, ob, a);
 }
 
@@ -650,6 +710,9 @@ static void on_tick(uv_timer_t *t)
         brr_pg_rollback(svc.pg);
         return;
     }
+    /* events in due order; at the same instant an end before a start
+     * ('end' < 'start'), so a pause that follows another at once is
+     * resumed from and then paused again, in that order */
     rc = brr_pg_query(
         svc.pg,
         "WITH due AS (DELETE FROM pause.timers WHERE timer_id IN ("
@@ -668,7 +731,7 @@ static void on_tick(uv_timer_t *t)
         "SELECT pause_id::text, action, arrangement_id::text, "
         "citizen_ref::text, start_date::text, end_date::text, reason, "
         "channel, coalesce(effect, ''), coalesce(policy_version, '') "
-        "FROM upd ORDER BY due_at, action DESC",
+        "FROM upd ORDER BY due_at, action",
         1, p, &res);
     if (rc != 0) {
         brr_pg_rollback(svc.pg);

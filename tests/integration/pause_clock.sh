@@ -13,7 +13,9 @@
 #     are down (and a request for a new arrangement waits for them), both
 #     start again: exactly one pause.started is produced,
 #     brr-distribution applied it once and every organisation got exactly
-#     one notice; RESPREAD raised the instalment and kept the end date;
+#     one notice; RESPREAD raised the instalment and kept the end date,
+#     and each notice names the first instalment after the pause with the
+#     organisation's share of the raised instalment per claim;
 #   - the count (a third pause) and the total months (3 + 4 by a debt
 #     counsellor) are refused with their figures; a debt counsellor may
 #     ask 4 months, not 5;
@@ -119,6 +121,10 @@ check "RESPREAD: the instalment rose above ${amount_before}" sql_true \
     "SELECT instalment_cents > ${amount_before} FROM distribution.arrangements WHERE arrangement_id = '${arr}'"
 check "RESPREAD: the end date stays at or before ${end_before}" sql_true \
     "SELECT end_date <= '${end_before}' FROM distribution.arrangements WHERE arrangement_id = '${arr}'"
+check "the start notice names the first instalment after the pause ($(d "${pe} +1 day")) with each claim's share" \
+    resume_ok "${arr}" arrangement.paused "$(d "${pe} +1 day")"
+check "the shares told at the start add up to the raised instalment" test \
+    "$(resume_sum "${arr}" arrangement.paused)" = "$(arr_col "${arr}" instalment_cents)"
 
 wait_for 120 "the request sent while brr-pause was down to be scheduled" \
     pause_is "${p4}" scheduled
@@ -153,5 +159,7 @@ wait_for 180 "every organisation told of the end" all_told_at_least "${arr}" arr
 check "exactly one pause.ended produced" test "$(count_out "${p1}" pause.ended)" = 1
 check "every organisation told of the end exactly once ($(notices "${arr}" arrangement.resumed))" \
     all_told "${arr}" arrangement.resumed 1
+check "the end notice names the first instalment after the pause with each claim's share" \
+    resume_ok "${arr}" arrangement.resumed "$(d "${pe} +1 day")"
 check "the second pause still waits for its day" pause_is "${p2}" scheduled
 finish

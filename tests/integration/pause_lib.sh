@@ -102,3 +102,19 @@ all_told_at_least() {
 }
 
 arr_col() { psql_q "SELECT $2 FROM distribution.arrangements WHERE arrangement_id = '$1'"; }
+
+# What the organisations were told of a pause's new schedule (the
+# "pause"."resume" object of their notices of TYPE, as the simulator
+# received them).
+# resume_ok ARR TYPE DUE: every notice names DUE as the first instalment
+# after the pause, with the organisation's share the sum of its claims'
+resume_ok() {
+    sql_true "SELECT count(*) > 0 AND bool_and(r.body->'data'->'pause'->'resume'->>'due_date' = '$3' AND (r.body->'data'->'pause'->'resume'->>'instalment_cents')::bigint = (SELECT sum((c->>'share_cents')::bigint) FROM jsonb_array_elements(r.body->'data'->'pause'->'resume'->'claims') c) AND jsonb_array_length(r.body->'data'->'pause'->'resume'->'claims') = jsonb_array_length(r.body->'data'->'claims')) FROM orgsim.received r WHERE r.arrangement_id = '$1' AND r.type = 'nl.rijksoverheid.brr.$2'"
+}
+# resume_sum ARR TYPE: the organisations' shares told, together
+resume_sum() { psql_q "SELECT coalesce(sum((r.body->'data'->'pause'->'resume'->>'instalment_cents')::bigint), -1) FROM orgsim.received r WHERE r.arrangement_id = '$1' AND r.type = 'nl.rijksoverheid.brr.$2'"; }
+# resume_is_inst ARR TYPE SEQ: each claim's share told is what instalment
+# SEQ asks of it (distribution.instalment_shares)
+resume_is_inst() {
+    sql_true "SELECT count(*) > 0 AND bool_and((c->>'share_cents')::bigint = coalesce((SELECT s.share_cents FROM distribution.instalment_shares s WHERE s.arrangement_id = r.arrangement_id::uuid AND s.seq = $3 AND s.organisation = r.org AND s.reference = c->>'reference'), -1)) FROM orgsim.received r, jsonb_array_elements(r.body->'data'->'pause'->'resume'->'claims') c WHERE r.arrangement_id = '$1' AND r.type = 'nl.rijksoverheid.brr.$2'"
+}

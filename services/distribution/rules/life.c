@@ -245,10 +245,12 @@ static void set_share(dist_arr_t *a, int32_t seq, size_t claim,
     }
 }
 
-/* Splits min(amount, what is available) over the claims as instalment seq
- * (its shares must be zero).  Returns 1 when something was asked, 0 when
- * nothing could be, or dist_split's error. */
-static int split_into(dist_arr_t *a, int32_t seq, const dist_policy_t *pol)
+/* What the next instalment asks of each claim: min(amount, what is
+ * available) split over the claims (out[i] for claim i, every entry set).
+ * Returns 1 when something is asked, 0 when nothing can be, or
+ * dist_split's error. */
+static int split_next(const dist_arr_t *a, const dist_policy_t *pol,
+                      brr_cents_t *out)
 {
     dist_claim_t *tmp = xcalloc(a->nclaims, sizeof(*tmp));
     size_t *idx = xcalloc(a->nclaims, sizeof(*idx));
@@ -260,6 +262,7 @@ static int split_into(dist_arr_t *a, int32_t seq, const dist_policy_t *pol)
 
     for (size_t i = 0; i < a->nclaims; i++) {
         brr_cents_t v = available(a, i);
+        out[i] = 0;
         if (v == 0)
             continue;
         tmp[n] = a->claims[i].c;
@@ -272,13 +275,27 @@ static int split_into(dist_arr_t *a, int32_t seq, const dist_policy_t *pol)
         rc = dist_split(amt, tmp, n, pol, sh, &ns, cc);
         if (rc == 0) {
             for (size_t j = 0; j < n; j++)
-                set_share(a, seq, idx[j], cc[j]);
+                out[idx[j]] = cc[j];
             rc = 1;
         }
     }
     free(tmp);
     free(idx);
     free(sh);
+    free(cc);
+    return rc;
+}
+
+/* Splits min(amount, what is available) over the claims as instalment seq
+ * (its shares must be zero).  Returns 1 when something was asked, 0 when
+ * nothing could be, or dist_split's error. */
+static int split_into(dist_arr_t *a, int32_t seq, const dist_policy_t *pol)
+{
+    brr_cents_t *cc = xcalloc(a->nclaims, sizeof(*cc));
+    int rc = split_next(a, pol, cc);
+    if (rc == 1)
+        for (size_t i = 0; i < a->nclaims; i++)
+            set_share(a, seq, i, cc[i]);
     free(cc);
     return rc;
 }
@@ -311,7 +328,10 @@ int dist_arr_open_due(dist_arr_t *a, int32_t today, const dist_policy_t *pol)
          guard++) {
         int32_t seq = a->next_seq, due = a->next_due;
         int rc;
-        if (a->state == DIST_ST_GEPAUZEERD) {
+        /* in a pause, an instalment due after its last day asks money
+         * as usual: the citizen pays it once the pause is over */
+        if (a->state == DIST_ST_GEPAUZEERD &&
+            (a->pause_until == 0 || due <= a->pause_until)) {
             dist_ainst_t *in = add_inst(a, seq, due, DIST_IST_PAUSED);
             in->dirty = in->fresh = 1;
             a->next_seq++;
@@ -480,15 +500,22 @@ int dist_arr_claim_new(dist_arr_t *a, const char *org, const char *ref,
     return 0;
 }
 
-int dist_arr_pause(dist_arr_t *a, int32_t start)
+int dist_arr_pause(dist_arr_t *a, int32_t start, int32_t end)
 {
     if (a->state != DIST_ST_ACTIEF && a->state != DIST_ST_GEPAUZEERD)
         return BRR_EINVAL;
+    /* the schedule as it was before this run of pauses is what RESPREAD
+     * keeps to; a pause that follows one still running keeps it too */
+    if (a->state == DIST_ST_ACTIEF || a->pause_base == 0) {
+        a->pause_base = a->amount;
+        a->pause_keep_end = dist_arr_end_date(a);
+    }
     a->state = DIST_ST_GEPAUZEERD;
+    a->pause_until = end;
     for (size_t k = 0; k < a->ninst; k++) {
         dist_ainst_t *in = &a->inst[k];
         if (in->state != DIST_IST_OPEN || in->due < start ||
-            inst_paid(a, in->seq) != 0)
+            (end != 0 && in->due > end) || inst_paid(a, in->seq) != 0)
             continue;
         in->state = DIST_IST_PAUSED;
         in->dirty = 1;
@@ -522,37 +549,120 @@ static int32_t first_after_pause(const dist_arr_t *a)
     return k;
 }
 
-void dist_arr_respread(dist_arr_t *a, int32_t end, int32_t keep_end)
+/* OPEN instalments due after day `after` that nothing was paid on: they
+ * may still be split again. */
+static int respreadable(const dist_arr_t *a, const dist_ainst_t *in,
+                        int32_t after)
+{
+    return in->state == DIST_IST_OPEN && in->due > after &&
+           inst_paid(a, in->seq) == 0;
+}
+
+int dist_arr_respread(dist_arr_t *a, int32_t after, const dist_policy_t *pol)
 {
     brr_cents_t ask, amount;
-    int32_t k, m = 0;
-    a->pause_until = end;
-    if (a->due_day < 1 || a->amount <= 0)
-        return;
+    int32_t m = 0;
+    int rc = 0;
+    /* no schedule from before the pause (a pause applied before it was
+     * stored with the arrangement): nothing to keep to */
+    if (a->due_day < 1 || a->amount <= 0 || a->pause_keep_end == 0)
+        return 0;
     ask = to_ask(a);
-    for (k = first_after_pause(a);
-         k < DIST_SCHEDULE_MAX &&
-         dist_due_nth(a->next_due, a->due_day, k) <= keep_end;
-         k++)
-        m++;
+    for (size_t k = 0; k < a->ninst; k++)
+        if (respreadable(a, &a->inst[k], after)) {
+            m++;
+            for (size_t s = 0; s < a->nshares; s++)
+                if (a->shares[s].seq == a->inst[k].seq)
+                    ask += a->shares[s].cents;
+        }
+    for (int32_t k = 0; k < DIST_SCHEDULE_MAX; k++) {
+        int32_t due = dist_due_nth(a->next_due, a->due_day, k);
+        if (due > a->pause_keep_end)
+            break;
+        if (due > after)
+            m++;
+    }
     if (m < 1)
         m = 1;
     amount = (ask + m - 1) / m;
-    if (amount > a->amount) {
-        a->amount = amount;
-        a->dirty = 1;
-        a->events |= DIST_EV_RECALCULATED;
+    if (amount < a->pause_base)
+        amount = a->pause_base;
+    if (amount < 1 || amount == a->amount)
+        return 0;
+    a->amount = amount;
+    a->dirty = 1;
+    a->events |= DIST_EV_RECALCULATED;
+    /* what is open after the pause asks the new amount, oldest first */
+    for (size_t k = 0; k < a->ninst; k++) {
+        if (!respreadable(a, &a->inst[k], after))
+            continue;
+        for (size_t s = 0; s < a->nshares; s++)
+            if (a->shares[s].seq == a->inst[k].seq)
+                set_share(a, a->shares[s].seq, a->shares[s].claim, 0);
     }
+    for (size_t k = 0; k < a->ninst && rc >= 0; k++)
+        if (respreadable(a, &a->inst[k], after))
+            rc = split_into(a, a->inst[k].seq, pol);
+    return rc < 0 ? rc : 0;
 }
 
-int dist_arr_resume(dist_arr_t *a)
+int dist_arr_resume(dist_arr_t *a, int32_t until, int respread,
+                    const dist_policy_t *pol)
 {
+    int rc = 0;
     if (a->state != DIST_ST_GEPAUZEERD)
         return BRR_EINVAL;
     a->state = DIST_ST_ACTIEF;
+    /* cut short: what fell due after its last day was never in it */
+    for (size_t k = 0; k < a->ninst && until != 0 && rc >= 0; k++) {
+        dist_ainst_t *in = &a->inst[k];
+        if (in->state != DIST_IST_PAUSED || in->due <= until)
+            continue;
+        in->state = DIST_IST_OPEN;
+        in->dirty = 1;
+        rc = split_into(a, in->seq, pol);
+        if (in->seq > a->cur_seq)
+            a->cur_seq = in->seq;
+    }
+    if (rc >= 0 && respread && until != 0)
+        rc = dist_arr_respread(a, until, pol);
+    a->pause_until = 0;
+    a->pause_base = 0;
+    a->pause_keep_end = 0;
     a->events |= DIST_EV_RESUMED;
     a->dirty = 1;
-    return 0;
+    return rc < 0 ? rc : 0;
+}
+
+int dist_arr_next_after(const dist_arr_t *a, int32_t after,
+                        const dist_policy_t *pol, brr_cents_t *cents,
+                        int32_t *due)
+{
+    int32_t k = 0;
+    int rc;
+    *due = 0;
+    for (size_t i = 0; i < a->nclaims; i++)
+        cents[i] = 0;
+    if (!dist_arr_live(a) || a->amount <= 0 || a->due_day < 1)
+        return 0;
+    /* one already open keeps what it asks */
+    for (size_t j = 0; j < a->ninst; j++) {
+        const dist_ainst_t *in = &a->inst[j];
+        if (in->state != DIST_IST_OPEN || in->due <= after)
+            continue;
+        for (size_t s = 0; s < a->nshares; s++)
+            if (a->shares[s].seq == in->seq)
+                cents[a->shares[s].claim] = a->shares[s].cents;
+        *due = in->due;
+        return 0;
+    }
+    while (k < DIST_SCHEDULE_MAX &&
+           dist_due_nth(a->next_due, a->due_day, k) <= after)
+        k++;
+    rc = split_next(a, pol, cents);
+    if (rc == 1)
+        *due = dist_due_nth(a->next_due, a->due_day, k);
+    return rc < 0 ? rc : 0;
 }
 
 int dist_arr_end(dist_arr_t *a)

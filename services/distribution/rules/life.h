@@ -98,9 +98,13 @@ typedef struct {
     size_t nshares, capshares;
     unsigned events; /* DIST_EV_* */
     int dirty;
-    int32_t paid_count;  /* instalments PAID so far (as loaded, then +) */
-    int32_t pause_until; /* transient: last day of a pause just started,
-                            so the projected end skips its due dates */
+    int32_t paid_count; /* instalments PAID so far (as loaded, then +) */
+    /* the running pause (stored with the arrangement): its last day (0:
+     * none, or until resumed), and for RESPREAD the amount and projected
+     * end date from before it */
+    int32_t pause_until;
+    brr_cents_t pause_base;
+    int32_t pause_keep_end;
 } dist_arr_t;
 
 /* An empty arrangement (all zero, state AANGEVRAAGD). */
@@ -170,22 +174,47 @@ int dist_arr_claim_withdraw(dist_arr_t *a, const char *org, const char *ref);
 int dist_arr_claim_new(dist_arr_t *a, const char *org, const char *ref,
                        brr_cents_t open, int32_t due_day);
 
-/* A pause started on day start: GEPAUZEERD; OPEN instalments due from then
- * on with nothing paid become PAUSED.  0, or BRR_EINVAL when the
- * arrangement is not ACTIEF or GEPAUZEERD. */
-int dist_arr_pause(dist_arr_t *a, int32_t start);
+/* A pause of the days start..end (inclusive; end 0: until resumed)
+ * started: GEPAUZEERD.  OPEN instalments due in it with nothing paid
+ * become PAUSED (shares 0); while it runs, instalments due in it open
+ * PAUSED and those due after it open OPEN as usual (dist_arr_open_due).
+ * The first pause of a run remembers the amount and the projected end date
+ * from before it (pause_base, pause_keep_end) for RESPREAD.  0, or
+ * BRR_EINVAL when the arrangement is not ACTIEF or GEPAUZEERD. */
+int dist_arr_pause(dist_arr_t *a, int32_t start, int32_t end);
 
-/* DOMAIN §5's RESPREAD effect of a pause that runs to end (inclusive),
- * applied when it starts: the arrangement keeps the end date it had before
- * the pause (keep_end, from dist_arr_end_date) and the monthly amount rises
- * so that what is still to be asked fits in the due dates after the pause
- * up to keep_end (at least one).  The amount never falls.  Sets
- * pause_until.  EXTEND needs nothing but pause_until: the amount stays and
- * the end date moves by the paused months. */
-void dist_arr_respread(dist_arr_t *a, int32_t end, int32_t keep_end);
+/* DOMAIN §5's RESPREAD effect for a pause whose last day is `after`: the
+ * arrangement keeps the end date it had before the pause (pause_keep_end)
+ * and the monthly amount becomes the smallest that fits what is still to
+ * be asked into the due dates after the pause up to that end (at least
+ * one), never below the amount before the pause (pause_base).  OPEN
+ * instalments due after `after` with nothing paid are split again with
+ * it.  Called when the pause starts (its planned last day) and when it
+ * ends (dist_arr_resume: the day it really ended, so a pause cut short
+ * brings the amount down again).  Without pause_keep_end (nothing to ask
+ * before the pause, or a pause applied before it was stored) nothing
+ * changes.  EXTEND needs nothing: the amount stays and the end date moves
+ * past the paused due dates.  0 or dist_split's error. */
+int dist_arr_respread(dist_arr_t *a, int32_t after, const dist_policy_t *pol);
 
-/* The pause ended: ACTIEF again.  0 or BRR_EINVAL when not GEPAUZEERD. */
-int dist_arr_resume(dist_arr_t *a);
+/* The pause ended; until is its last day (the planned end, or earlier
+ * when it was cut short; 0: unknown).  ACTIEF again.  PAUSED instalments
+ * due after until open again (OPEN, split over the balances); with
+ * respread the amount is spread again from until (dist_arr_respread).
+ * The pause is forgotten.  0, BRR_EINVAL when not GEPAUZEERD, or
+ * dist_split's error. */
+int dist_arr_resume(dist_arr_t *a, int32_t until, int respread,
+                    const dist_policy_t *pol);
+
+/* The first instalment due after day `after` (a pause's last day), as the
+ * organisations will be asked it: one already OPEN keeps its shares; the
+ * next to open is split now over the balances as dist_arr_open_due will
+ * split it.  cents[i] gets claim i's share (nclaims entries), *due its due
+ * date; *due is 0 and every share 0 when nothing is left to ask.  0 or
+ * dist_split's error. */
+int dist_arr_next_after(const dist_arr_t *a, int32_t after,
+                        const dist_policy_t *pol, brr_cents_t *cents,
+                        int32_t *due);
 
 /* Ending on request (e.g. admission to WSNP): BEEINDIGD.  0 or BRR_EINVAL
  * when the arrangement is not live. */

@@ -279,14 +279,14 @@ static void test_life_pause_never_misses(void **state)
     dist_arr_t a;
     domain_example(&a);
     dist_arr_open_due(&a, D(2025, 2, 1), NULL);
-    assert_int_equal(dist_arr_pause(&a, D(2025, 2, 15)), 0);
+    assert_int_equal(dist_arr_pause(&a, D(2025, 2, 15), 0), 0);
     assert_int_equal(inst(&a, 1)->state, DIST_IST_PAUSED);
     assert_int_equal(dist_arr_open_due(&a, D(2025, 4, 5), NULL), 2);
     assert_int_equal(inst(&a, 3)->state, DIST_IST_PAUSED);
     assert_int_equal(dist_arr_step(&a, D(2025, 4, 30), NULL), 0);
     assert_int_equal(a.state, DIST_ST_GEPAUZEERD);
-    assert_int_equal(dist_arr_resume(&a), 0);
-    assert_int_equal(dist_arr_resume(&a), BRR_EINVAL);
+    assert_int_equal(dist_arr_resume(&a, 0, 0, NULL), 0);
+    assert_int_equal(dist_arr_resume(&a, 0, 0, NULL), BRR_EINVAL);
     assert_int_equal(dist_arr_step(&a, D(2025, 4, 30), NULL), 0);
     assert_int_equal(a.state, DIST_ST_ACTIEF);
     /* the schedule goes on where it was: nothing was asked while paused */
@@ -306,8 +306,8 @@ static void test_life_pause_extend_moves_the_end_date(void **state)
     dist_arr_open_due(&a, D(2025, 2, 1), NULL);
     before = dist_arr_end_date(&a);
     assert_int_equal(before, D(2026, 7, 1));
-    assert_int_equal(dist_arr_pause(&a, D(2025, 3, 1)), 0);
-    a.pause_until = D(2025, 5, 31); /* EXTEND: 3 due dates paused */
+    /* EXTEND: 3 due dates paused */
+    assert_int_equal(dist_arr_pause(&a, D(2025, 3, 1), D(2025, 5, 31)), 0);
     assert_int_equal(a.amount, 12345);
     assert_int_equal(dist_arr_end_date(&a), D(2026, 10, 1));
     assert_int_equal(a.paid_count, 0);
@@ -321,15 +321,202 @@ static void test_life_pause_respread_keeps_the_end_date(void **state)
     domain_example(&a);
     dist_arr_open_due(&a, D(2025, 2, 1), NULL);
     before = dist_arr_end_date(&a);
-    assert_int_equal(dist_arr_pause(&a, D(2025, 3, 1)), 0);
-    dist_arr_respread(&a, D(2025, 5, 31), before);
+    assert_int_equal(dist_arr_pause(&a, D(2025, 3, 1), D(2025, 5, 31)), 0);
+    assert_int_equal(a.pause_base, 12345);
+    assert_int_equal(a.pause_keep_end, before);
+    assert_int_equal(dist_arr_respread(&a, D(2025, 5, 31), NULL), 0);
     /* 198300 over Jun 2025..Jul 2026: 14 instalments of 14165 (rounded up) */
     assert_int_equal(a.amount, 14165);
     assert_int_equal(dist_arr_end_date(&a), before);
     /* a pause past the end: everything in one instalment, never less */
-    dist_arr_respread(&a, D(2026, 8, 31), before);
+    assert_int_equal(dist_arr_respread(&a, D(2026, 8, 31), NULL), 0);
     assert_int_equal(a.amount, 198300);
     dist_arr_free(&a);
+}
+
+/* An instalment due after the pause's last day opens during the pause (the
+ * day after the one before was due) and asks money as usual; only those
+ * due in the pause are PAUSED. */
+static void test_life_pause_instalment_due_after_it_opens_open(void **state)
+{
+    dist_arr_t a;
+    domain_example(&a);
+    dist_arr_open_due(&a, D(2025, 2, 1), NULL);
+    assert_int_equal(dist_arr_pause(&a, D(2025, 3, 1), D(2025, 4, 30)), 0);
+    assert_int_equal(inst(&a, 1)->state, DIST_IST_PAUSED);
+    assert_int_equal(dist_arr_open_due(&a, D(2025, 3, 2), NULL), 1);
+    assert_int_equal(inst(&a, 2)->state, DIST_IST_PAUSED); /* Apr 1 */
+    assert_int_equal(share(&a, 2, "DUO"), 0);
+    assert_int_equal(dist_arr_open_due(&a, D(2025, 4, 2), NULL), 1);
+    assert_int_equal(inst(&a, 3)->due, D(2025, 5, 1));
+    assert_int_equal(inst(&a, 3)->state, DIST_IST_OPEN);
+    assert_int_equal(a.cur_seq, 3);
+    assert_int_equal(share(&a, 3, "CJIB"), 2801);
+    assert_int_equal(share(&a, 3, "DUO"), 7471);
+    assert_int_equal(share(&a, 3, "CAK"), 2073);
+    /* no reminder or lapse while paused, however late it gets */
+    assert_int_equal(dist_arr_step(&a, D(2025, 4, 29), NULL), 0);
+    assert_int_equal(a.state, DIST_ST_GEPAUZEERD);
+    assert_int_equal(a.reminders, 0);
+    assert_int_equal(inst(&a, 1)->state, DIST_IST_PAUSED);
+    /* the end: nothing reopens, the lifecycle runs again */
+    assert_int_equal(dist_arr_resume(&a, D(2025, 4, 30), 0, NULL), 0);
+    assert_int_equal(inst(&a, 2)->state, DIST_IST_PAUSED);
+    assert_int_equal(a.pause_until, 0);
+    assert_int_equal(dist_arr_step(&a, D(2025, 5, 16), NULL), 0);
+    assert_int_equal(inst(&a, 3)->state, DIST_IST_MISSED);
+    assert_int_equal(a.state, DIST_ST_ACHTERSTAND);
+    dist_arr_free(&a);
+}
+
+/* What the organisations are told at the start: the first instalment
+ * after the pause, split as it will be asked, for either effect. */
+static void test_life_pause_next_after_is_what_opens(void **state)
+{
+    for (int respread = 0; respread <= 1; respread++) {
+        dist_arr_t a;
+        brr_cents_t told[3], sum = 0;
+        int32_t due;
+        domain_example(&a);
+        dist_arr_open_due(&a, D(2025, 2, 1), NULL);
+        assert_int_equal(dist_arr_pause(&a, D(2025, 3, 1), D(2025, 5, 31)), 0);
+        if (respread)
+            assert_int_equal(dist_arr_respread(&a, D(2025, 5, 31), NULL), 0);
+        assert_int_equal(
+            dist_arr_next_after(&a, D(2025, 5, 31), NULL, told, &due), 0);
+        assert_int_equal(due, D(2025, 6, 1));
+        for (size_t i = 0; i < 3; i++)
+            sum += told[i];
+        assert_int_equal(sum, respread ? 14165 : 12345);
+        assert_true(told[1] > told[0] && told[0] > told[2]); /* pro rata */
+        /* Mar, Apr, May open PAUSED; Jun opens OPEN with what was told */
+        assert_int_equal(dist_arr_open_due(&a, D(2025, 5, 2), NULL), 3);
+        assert_int_equal(inst(&a, 4)->due, D(2025, 6, 1));
+        assert_int_equal(inst(&a, 4)->state, DIST_IST_OPEN);
+        assert_int_equal(share(&a, 4, "CJIB"), told[0]);
+        assert_int_equal(share(&a, 4, "DUO"), told[1]);
+        assert_int_equal(share(&a, 4, "CAK"), told[2]);
+        /* once open, the same answer */
+        brr_cents_t again[3];
+        assert_int_equal(
+            dist_arr_next_after(&a, D(2025, 5, 31), NULL, again, &due), 0);
+        assert_int_equal(due, D(2025, 6, 1));
+        assert_memory_equal(again, told, sizeof(told));
+        /* the planned end changes nothing: RESPREAD gives the same amount */
+        assert_int_equal(dist_arr_resume(&a, D(2025, 5, 31), respread, NULL),
+                         0);
+        assert_int_equal(a.amount, respread ? 14165 : 12345);
+        assert_int_equal(share(&a, 4, "DUO"), told[1]);
+        dist_arr_free(&a);
+    }
+}
+
+/* RESPREAD for a pause cut short: what fell due after its real last day
+ * asks money again, and the instalment comes down for the months it no
+ * longer paused, keeping the end date; never below the instalment from
+ * before the pause. */
+static void test_life_pause_cut_short_respreads_down(void **state)
+{
+    dist_arr_t a;
+    int32_t before;
+    domain_example(&a);
+    dist_arr_open_due(&a, D(2025, 2, 1), NULL);
+    before = dist_arr_end_date(&a); /* 2026-07-01 */
+    assert_int_equal(dist_arr_pause(&a, D(2025, 3, 1), D(2025, 5, 31)), 0);
+    assert_int_equal(dist_arr_respread(&a, D(2025, 5, 31), NULL), 0);
+    assert_int_equal(a.amount, 14165);
+    assert_int_equal(dist_arr_open_due(&a, D(2025, 3, 2), NULL), 1);
+    assert_int_equal(inst(&a, 2)->state, DIST_IST_PAUSED);
+    /* cancelled on Mar 10: it ran Mar 1..9 */
+    assert_int_equal(dist_arr_resume(&a, D(2025, 3, 9), 1, NULL), 0);
+    assert_int_equal(a.state, DIST_ST_ACTIEF);
+    assert_int_equal(inst(&a, 1)->state, DIST_IST_PAUSED); /* Mar 1 */
+    assert_int_equal(inst(&a, 2)->state, DIST_IST_OPEN);   /* Apr 1 */
+    assert_int_equal(a.cur_seq, 2);
+    /* 198300 over Apr 2025..Jul 2026: 16 instalments of 12394 */
+    assert_int_equal(a.amount, 12394);
+    assert_int_equal(share(&a, 2, "CJIB") + share(&a, 2, "DUO") +
+                         share(&a, 2, "CAK"),
+                     12394);
+    assert_int_equal(dist_arr_end_date(&a), before);
+    assert_int_equal(a.pause_until, 0);
+    assert_int_equal(a.pause_base, 0);
+    dist_arr_free(&a);
+
+    /* paid down during the pause: the old instalment, not less */
+    domain_example(&a);
+    dist_arr_open_due(&a, D(2025, 2, 1), NULL);
+    assert_int_equal(dist_arr_pause(&a, D(2025, 3, 1), D(2025, 5, 31)), 0);
+    assert_int_equal(dist_arr_respread(&a, D(2025, 5, 31), NULL), 0);
+    assert_int_equal(dist_arr_pay(&a, "DUO", "D1", 100000), 0);
+    assert_int_equal(dist_arr_resume(&a, D(2025, 3, 1), 1, NULL), 0);
+    assert_int_equal(a.amount, 12345);
+    dist_arr_free(&a);
+
+    /* a pause from before the schedule was stored with it (loaded paused,
+     * nothing known of before): its end changes no amount */
+    domain_example(&a);
+    dist_arr_open_due(&a, D(2025, 2, 1), NULL);
+    a.state = DIST_ST_GEPAUZEERD;
+    assert_int_equal(dist_arr_resume(&a, D(2025, 3, 9), 1, NULL), 0);
+    assert_int_equal(a.amount, 12345);
+    assert_int_equal(a.state, DIST_ST_ACTIEF);
+    dist_arr_free(&a);
+}
+
+/* Random pauses in random lives: money stays exact (checked by the
+ * invariants of test_life_random_lives_keep_money_exact) and a resumed
+ * RESPREAD arrangement never asks less than before its pause. */
+static void test_life_random_pauses_respread_bounds(void **state)
+{
+    srand(11);
+    for (int run = 0; run < 1000; run++) {
+        dist_arr_t a;
+        brr_cents_t base;
+        int32_t t = D(2025, 1, 1), start, end, until;
+        dist_arr_init(&a);
+        dist_arr_start(&a, DIST_ST_ACTIEF, 500 + rand() % 20000,
+                       1 + rand() % 31, D(2025, 1, 20));
+        for (int o = 0; o < 1 + rand() % 5; o++) {
+            char org[8] = "ORG0";
+            org[3] = (char)('A' + o);
+            dist_arr_claim_new(&a, org, "R", 1 + rand() % 300000, 0);
+        }
+        /* applied on its start day, or up to 20 days after (retroactive) */
+        t += rand() % 60;
+        assert_true(dist_arr_open_due(&a, t, NULL) >= 0);
+        base = a.amount;
+        start = t - rand() % 20;
+        end = t + rand() % 120;
+        until = t + rand() % (end - t + 1);
+        assert_int_equal(dist_arr_pause(&a, start, end), 0);
+        assert_int_equal(dist_arr_respread(&a, end, NULL), 0);
+        assert_true(a.amount >= base);
+        for (; t <= until; t += 5) {
+            assert_true(dist_arr_open_due(&a, t, NULL) >= 0);
+            assert_int_equal(dist_arr_step(&a, t, NULL), 0);
+        }
+        for (size_t k = 0; k < a.ninst; k++)
+            assert_true(a.inst[k].state != DIST_IST_MISSED);
+        assert_int_equal(dist_arr_resume(&a, until, 1, NULL), 0);
+        assert_true(a.amount >= base);
+        for (size_t k = 0; k < a.ninst; k++) {
+            brr_cents_t sum = 0;
+            if (a.inst[k].state == DIST_IST_PAUSED) {
+                assert_true(a.inst[k].due >= start);
+                assert_true(a.inst[k].due <= until);
+            }
+            for (size_t s = 0; s < a.nshares; s++)
+                if (a.shares[s].seq == a.inst[k].seq)
+                    sum += a.shares[s].cents;
+            if (a.inst[k].state == DIST_IST_PAUSED)
+                assert_int_equal(sum, 0);
+            else
+                assert_true(sum <= a.amount);
+        }
+        assert_true(dist_arr_open_total(&a) >= 0);
+        dist_arr_free(&a);
+    }
 }
 
 static void test_life_paid_instalments_are_counted(void **state)
@@ -477,6 +664,10 @@ int main(void)
         cmocka_unit_test(test_life_pause_never_misses),
         cmocka_unit_test(test_life_pause_extend_moves_the_end_date),
         cmocka_unit_test(test_life_pause_respread_keeps_the_end_date),
+        cmocka_unit_test(test_life_pause_instalment_due_after_it_opens_open),
+        cmocka_unit_test(test_life_pause_next_after_is_what_opens),
+        cmocka_unit_test(test_life_pause_cut_short_respreads_down),
+        cmocka_unit_test(test_life_random_pauses_respread_bounds),
         cmocka_unit_test(test_life_paid_instalments_are_counted),
         cmocka_unit_test(test_life_end_on_request),
         cmocka_unit_test(test_life_digest_tells_only_affected_organisations),
