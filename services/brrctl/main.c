@@ -35,7 +35,9 @@ static const struct {
     {"status", brrctl_status, "lag per consumer group and partition"},
     {"org", brrctl_org,
      "organisations: add | update | disable | enable | list"},
-    {"calc", brrctl_calc, "offline rules: calc capacity | calc distribute"},
+    {"calc", brrctl_calc,
+     "offline rules: calc capacity [--norm-set ID | --replay [ID]] | "
+     "calc distribute"},
     {"dlq", brrctl_dlq, "dead letters: list | replay | discard"},
     {"arrangement", brrctl_arrangement,
      "one arrangement: history ID | end ID [--reason R]"},

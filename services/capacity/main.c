@@ -5,8 +5,10 @@
  *
  * Each application is turned into the JSON request of `brrctl calc
  * capacity` and assessed through the same parser and rules, and that
- * request is stored as the assessment's inputs: an operator can feed the
- * stored inputs to brrctl and get the stored result back.
+ * request is stored as the assessment's inputs, beside the identifier of
+ * the norm set used ("2024-01-01.r2"): `brrctl calc capacity --replay ID`
+ * recomputes the stored inputs with exactly that set and shows whether it
+ * gives the stored result back.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -551,7 +551,7 @@ static int assess_maatwerk(ctx_t *cx, const brr_capacity_request_t *req,
                          "alleenstaande ouder");
     sb_str(&sb, req->aow_age ? ", AOW-leeftijd" : ", 21 jaar tot AOW-leeftijd");
     sb_lit(&sb, ") volgens normenset ");
-    sb_str(&sb, ns->version);
+    sb_str(&sb, ns->id);
     sb_lit(&sb, ": ");
     sb_money(&sb, norm);
     sb_lit(&sb, ".");
@@ -583,7 +583,7 @@ static int assess_maatwerk(ctx_t *cx, const brr_capacity_request_t *req,
             sb = reason(cx, "BVV_MAX_UNAVAILABLE");
             sb_lit(&sb, "Het inkomen is hoger dan de bijstandsnorm, maar "
                         "normenset ");
-            sb_str(&sb, ns->version);
+            sb_str(&sb, ns->id);
             sb_lit(&sb, " bevat geen maximale beslagvrije voet; de "
                         "beslagvrije voet kan niet worden bepaald.");
             sb = line(cx);
@@ -615,7 +615,7 @@ static int assess_maatwerk(ctx_t *cx, const brr_capacity_request_t *req,
                         "belastbaar inkomen en de toeslagenparameters "
                         "(zorgtoeslag, huurtoeslag, kindgebonden budget) van "
                         "normenset ");
-            sb_str(&sb, ns->version);
+            sb_str(&sb, ns->id);
             sb_lit(&sb, "; die ontbreken, dus de beslagvrije voet kan nog "
                         "niet worden berekend.");
             sb = line(cx);
@@ -832,6 +832,9 @@ static int request_ok(const brr_capacity_request_t *req)
             return 0;
     if (!amount_ok(req->requested_instalment_cents))
         return 0;
+    if (req->norm_set != NULL && (req->reference_date < req->norm_set->from ||
+                                  req->reference_date > req->norm_set->until))
+        return 0;
     if (req->kind == BRR_CAP_MAATWERK) {
         if ((unsigned)req->household >= BRR_HH_COUNT ||
             !amount_ok(req->net_income_cents) ||
@@ -883,9 +886,11 @@ int capacity_assess(const brr_capacity_request_t *req,
     res->rule_version = BRR_CAPACITY_RULE_VERSION;
     res->nlines = 0;
 
-    ns = capacity_normsets_find(sets, req->reference_date);
+    ns = req->norm_set != NULL
+             ? req->norm_set
+             : capacity_normsets_find(sets, req->reference_date);
     if (ns != NULL)
-        memcpy(res->norm_set, ns->version, sizeof(res->norm_set));
+        memcpy(res->norm_set, ns->id, sizeof(res->norm_set));
 
     sb = line(&cx);
     sb_str(&sb, req->kind == BRR_CAP_STANDARD
@@ -895,7 +900,7 @@ int capacity_assess(const brr_capacity_request_t *req,
     sb_date(&sb, req->reference_date);
     if (ns != NULL) {
         sb_lit(&sb, " met normenset ");
-        sb_str(&sb, ns->version);
+        sb_str(&sb, ns->id);
     }
     sb_lit(&sb, " (regels ");
     sb_str(&sb, BRR_CAPACITY_RULE_VERSION);

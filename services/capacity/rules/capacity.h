@@ -72,6 +72,11 @@ typedef struct {
     brr_cents_t requested_instalment_cents; /* 0: none requested */
     int has_last_lapse;         /* a previous arrangement lapsed ... */
     brr_date_t last_lapse_date; /* ... by the citizen's default on this day */
+    /* NULL: the current norm set covering reference_date (every new
+     * assessment).  Else exactly this set, current or superseded, which
+     * must cover reference_date: how a stored assessment is recomputed
+     * with the identifier it names (borrowed). */
+    const brr_normset_t *norm_set;
 } brr_capacity_request_t;
 
 typedef struct {
@@ -109,8 +114,8 @@ typedef struct {
     brr_cents_t last_instalment_cents;
     brr_cents_t unpaid_after_max_cents; /* maatwerk: left after max months */
     int starts_paused;
-    char norm_set[11];        /* "" when no set was used */
-    const char *rule_version; /* BRR_CAPACITY_RULE_VERSION */
+    char norm_set[BRR_NORMSET_ID_MAX]; /* "2025-01-01.r1"; "" when none */
+    const char *rule_version;          /* BRR_CAPACITY_RULE_VERSION */
     char explanation[BRR_CAPACITY_MAX_LINES][BRR_CAPACITY_LINE_MAX];
     size_t nlines;
 } brr_capacity_result_t;
@@ -127,8 +132,9 @@ void capacity_params_default(brr_capacity_params_t *p);
  * date, group 2 without toeslagen parameters) is a result with reasons and
  * returns 0.  Returns BRR_EINVAL for a malformed request (unknown kind or
  * household, negative or out-of-range amount, partner income for a single
- * household, NULL claims with nclaims > 0) and BRR_EOVERFLOW when the
- * amounts cannot be added up; res is then unspecified. */
+ * household, NULL claims with nclaims > 0, a req->norm_set that does not
+ * cover the reference date) and BRR_EOVERFLOW when the amounts cannot be
+ * added up; res is then unspecified. */
 int capacity_assess(const brr_capacity_request_t *req,
                     const brr_normsets_t *sets,
                     const brr_capacity_params_t *params, int flags,

@@ -386,33 +386,326 @@ json_t *capacity_result_to_json(const brr_capacity_result_t *res)
     return o;
 }
 
+/* The current revision of version, 0 when none is loaded. */
+static int newest_revision(const brr_normsets_t *sets, const char *version)
+{
+    for (size_t i = 0; sets != NULL && i < sets->n; i++)
+        if (strcmp(sets->sets[i].version, version) == 0)
+            return sets->sets[i].revision;
+    return 0;
+}
+
+/* The set named id, or BRR_ENOTFOUND / BRR_EINVAL with a message that
+ * says which revisions of its version are loaded. */
+static int pin_set(const brr_normsets_t *sets, const char *id,
+                   const brr_normset_t **out, char *err, size_t errcap)
+{
+    const brr_normset_t *revs[16];
+    char version[11], have[128] = "";
+    size_t n, used = 0;
+    int rev, newest;
+
+    if (capacity_normset_id_parse(id, version, &rev) != 0 || rev == 0)
+        return fail(err, errcap, BRR_EINVAL,
+                    "norm_set: \"%.40s\" is not a norm set identifier "
+                    "(\"YYYY-MM-DD.rN\")",
+                    id);
+    if ((*out = capacity_normsets_find_id(sets, id)) != NULL)
+        return 0;
+    n = capacity_normsets_revisions(sets, version, revs, 16);
+    if (n == 0)
+        return fail(err, errcap, BRR_ENOTFOUND,
+                    "norm_set: %s is not loaded (no revision of %s is loaded); "
+                    "restore %s.json and superseded/%s.rN.json from the "
+                    "repository history",
+                    id, version, version, version);
+    newest = newest_revision(sets, version);
+    /* Oldest first: every superseded revision, then the current one. */
+    for (size_t i = 0; i + 1 < n && i < 15; i++)
+        used += (size_t)snprintf(have + used, sizeof(have) - used, "r%d, ",
+                                 revs[i]->revision);
+    if (n > 16)
+        used += (size_t)snprintf(have + used, sizeof(have) - used, "..., ");
+    snprintf(have + used, sizeof(have) - used, "r%d", newest);
+    if (rev > newest)
+        return fail(err, errcap, BRR_ENOTFOUND,
+                    "norm_set: %s is not loaded: it is newer than the loaded "
+                    "revisions of %s (%s); use the norm-set directory of the "
+                    "release that made the assessment",
+                    id, version, have);
+    return fail(err, errcap, BRR_ENOTFOUND,
+                "norm_set: %s is not loaded (loaded revisions of %s: %s); "
+                "restore superseded/%s.json from the repository history",
+                id, version, have, id);
+}
+
+/* Assesses in with set pinned (NULL: picked by date; empty: no set) into a
+ * new result object. */
+static int assess_to_json(brr_capacity_input_t *in, const brr_normsets_t *sets,
+                          const brr_normset_t *pinned,
+                          const brr_capacity_params_t *params, json_t **out,
+                          char *err, size_t errcap)
+{
+    brr_capacity_result_t *res;
+    int rc;
+
+    if (pinned != NULL && (in->req.reference_date < pinned->from ||
+                           in->req.reference_date > pinned->until)) {
+        char d[11];
+
+        capacity_date_format_iso(in->req.reference_date, d);
+        return fail(err, errcap, BRR_EINVAL,
+                    "norm_set: %s does not cover reference_date %s", pinned->id,
+                    d);
+    }
+    in->req.norm_set = pinned;
+    res = malloc(sizeof(*res));
+    if (res == NULL)
+        abort();
+    rc = capacity_assess(&in->req, sets, params, BRR_CAPACITY_EXPLAIN, res);
+    if (rc != 0) {
+        free(res);
+        return fail(err, errcap, rc, "request: %s", brr_strerror(rc));
+    }
+    *out = capacity_result_to_json(res);
+    free(res);
+    return 0;
+}
+
+static char *dump(const json_t *j)
+{
+    char *s = json_dumps(j, JSON_PRESERVE_ORDER | JSON_COMPACT);
+
+    if (s == NULL)
+        abort();
+    return s;
+}
+
+int capacity_calc_json_with(const char *request, size_t len,
+                            const brr_normsets_t *sets, const char *norm_set,
+                            const brr_capacity_params_t *params,
+                            char **result_out, char *err, size_t errcap)
+{
+    const brr_normset_t *pinned = NULL;
+    brr_capacity_input_t in;
+    json_t *out;
+    int rc;
+
+    *result_out = NULL;
+    if (norm_set != NULL &&
+        (rc = pin_set(sets, norm_set, &pinned, err, errcap)) != 0)
+        return rc;
+    if ((rc = capacity_input_parse(request, len, &in, err, errcap)) != 0)
+        return rc;
+    rc = assess_to_json(&in, sets, pinned, params, &out, err, errcap);
+    capacity_input_free(&in);
+    if (rc != 0)
+        return rc;
+    *result_out = dump(out);
+    json_decref(out);
+    return 0;
+}
+
 int capacity_calc_json(const char *request, size_t len,
                        const brr_normsets_t *sets,
                        const brr_capacity_params_t *params, char **result_out,
                        char *err, size_t errcap)
 {
+    return capacity_calc_json_with(request, len, sets, NULL, params, result_out,
+                                   err, errcap);
+}
+
+/* ---- replay ---------------------------------------------------------- */
+
+/* text with every "from" replaced by "to" (malloc'd). */
+static char *replace_all(const char *text, const char *from, const char *to)
+{
+    size_t nf = strlen(from), nt = strlen(to), n = 0;
+    const char *p;
+    char *out, *w;
+
+    for (p = strstr(text, from); p != NULL; p = strstr(p + nf, from))
+        n++;
+    out = malloc(strlen(text) + n * nt + 1);
+    if (out == NULL)
+        abort();
+    w = out;
+    for (p = text;;) {
+        const char *q = strstr(p, from);
+
+        if (q == NULL) {
+            strcpy(w, p);
+            break;
+        }
+        memcpy(w, p, (size_t)(q - p));
+        w += q - p;
+        memcpy(w, to, nt);
+        w += nt;
+        p = q + nf;
+    }
+    return out;
+}
+
+/* The names of the fields in which got differs from want, in got's order,
+ * then any field only want has. */
+static json_t *differences(const json_t *want, const json_t *got)
+{
+    json_t *d = json_array();
+    const char *key;
+    json_t *v;
+
+    if (d == NULL)
+        abort();
+    json_object_foreach((json_t *)got, key, v)
+    {
+        if (!json_equal(v, json_object_get(want, key)))
+            push(d, json_string(key));
+    }
+    json_object_foreach((json_t *)want, key, v)
+    {
+        if (json_object_get(got, key) == NULL)
+            push(d, json_string(key));
+    }
+    return d;
+}
+
+int capacity_replay_json(const char *stored, size_t len,
+                         const brr_normsets_t *sets, char **result_out,
+                         char *err, size_t errcap)
+{
+    static const char *const keys[] = {
+        "assessment_id", "application_id", "citizen_ref", "kind",
+        "eligible",      "inputs",         "result",      "norm_set",
+        "rule_version",  "explanation",    "created_at",  NULL};
+    static const brr_normsets_t none = {NULL, 0, NULL, 0};
+    const brr_normset_t *revs[16];
+    size_t nrevs = 0;
     brr_capacity_input_t in;
-    brr_capacity_result_t *res;
-    json_t *out;
-    int rc;
+    json_error_t jerr;
+    json_t *root, *inputs, *want, *v, *out = NULL, *tried = NULL,
+                                      *matches = NULL, *shown = NULL;
+    const char *id;
+    char version[11], *req_text = NULL;
+    int rc, rev = 0, legacy = 0;
 
     *result_out = NULL;
-    if ((rc = capacity_input_parse(request, len, &in, err, errcap)) != 0)
-        return rc;
-    res = malloc(sizeof(*res));
-    if (res == NULL)
-        abort();
-    rc = capacity_assess(&in.req, sets, params, BRR_CAPACITY_EXPLAIN, res);
-    capacity_input_free(&in);
-    if (rc != 0) {
-        free(res);
-        return fail(err, errcap, rc, "request: %s", brr_strerror(rc));
+    memset(&in, 0, sizeof(in));
+    root = json_loadb(stored, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (root == NULL)
+        return fail(err, errcap, BRR_EPARSE,
+                    "stored assessment: not valid JSON: line %d column %d: %s",
+                    jerr.line, jerr.column, jerr.text);
+    rc = BRR_EINVAL;
+    if (!json_is_object(root)) {
+        fail(err, errcap, rc, "stored assessment: must be a JSON object");
+        goto out;
     }
-    out = capacity_result_to_json(res);
-    free(res);
-    *result_out = json_dumps(out, JSON_PRESERVE_ORDER | JSON_COMPACT);
-    json_decref(out);
-    if (*result_out == NULL)
+    if (only_keys(root, keys, "", err, errcap) != 0)
+        goto out;
+    inputs = json_object_get(root, "inputs");
+    want = json_object_get(root, "result");
+    if (!json_is_object(inputs) || !json_is_object(want)) {
+        fail(err, errcap, rc, "%s: missing or not an object",
+             json_is_object(inputs) ? "result" : "inputs");
+        goto out;
+    }
+    v = json_object_get(root, "norm_set");
+    if (v == NULL)
+        v = json_object_get(want, "norm_set");
+    if (v != NULL && !json_is_null(v) && !json_is_string(v)) {
+        fail(err, errcap, rc, "norm_set: must be a string or null");
+        goto out;
+    }
+    id = json_is_string(v) ? json_string_value(v) : "";
+    if (*id != '\0') {
+        if (capacity_normset_id_parse(id, version, &rev) != 0) {
+            fail(err, errcap, rc,
+                 "norm_set: \"%.40s\" is not a norm set identifier "
+                 "(\"YYYY-MM-DD.rN\", or a bare \"YYYY-MM-DD\" stored before "
+                 "revisions)",
+                 id);
+            goto out;
+        }
+        legacy = rev == 0;
+        if (legacy) {
+            nrevs = capacity_normsets_revisions(sets, version, revs, 16);
+            if (nrevs == 0) {
+                fail(err, errcap, rc = BRR_ENOTFOUND,
+                     "norm_set: no revision of %s is loaded; restore %s.json "
+                     "and its superseded revisions from the repository "
+                     "history",
+                     version, version);
+                goto out;
+            }
+            if (nrevs > 16)
+                nrevs = 16;
+        } else {
+            if ((rc = pin_set(sets, id, &revs[0], err, errcap)) != 0)
+                goto out;
+            nrevs = 1;
+        }
+    }
+
+    req_text = dump(inputs);
+    if ((rc = capacity_input_parse(req_text, strlen(req_text), &in, err,
+                                   errcap)) != 0)
+        goto out;
+    tried = json_array();
+    matches = json_array();
+    if (tried == NULL || matches == NULL)
         abort();
-    return 0;
+    for (size_t i = 0; i < (nrevs ? nrevs : 1); i++) {
+        const brr_normset_t *ns = nrevs ? revs[i] : NULL;
+        json_t *got, *diff, *t;
+
+        if ((rc = assess_to_json(&in, nrevs ? sets : &none, ns, NULL, &got, err,
+                                 errcap)) != 0)
+            goto out;
+        if (legacy) {
+            /* Compared as it was then written: "normenset 2024-01-01". */
+            char *text = dump(got), *then = replace_all(text, ns->id, version);
+            json_t *cmp = json_loads(then, 0, NULL);
+
+            free(text);
+            free(then);
+            if (cmp == NULL)
+                abort();
+            diff = differences(want, cmp);
+            json_decref(cmp);
+        } else {
+            diff = differences(want, got);
+        }
+        t = json_pack("{s:s, s:o}", "norm_set", ns ? ns->id : "", "differences",
+                      diff);
+        if (t == NULL)
+            abort();
+        push(tried, t);
+        if (json_array_size(diff) == 0) {
+            push(matches, json_string(ns ? ns->id : ""));
+            if (json_array_size(matches) == 1) {
+                json_decref(shown);
+                shown = NULL;
+            }
+        }
+        if (shown == NULL)
+            shown = got;
+        else
+            json_decref(got);
+    }
+    out = json_pack("{s:b, s:s, s:O, s:O, s:O}", "reproduced",
+                    json_array_size(matches) > 0, "norm_set", id, "matches",
+                    matches, "tried", tried, "result", shown);
+    if (out == NULL)
+        abort();
+    *result_out = dump(out);
+    rc = 0;
+out:
+    json_decref(out);
+    json_decref(shown);
+    json_decref(tried);
+    json_decref(matches);
+    capacity_input_free(&in);
+    free(req_text);
+    json_decref(root);
+    return rc;
 }

@@ -21,10 +21,13 @@
  *   {"eligible":true, "reasons":[{"code":"...","text":"..."}], "group":1,
  *    "bvv_cents":0, "capacity_cents":0, "instalment_cents":0, "months":0,
  *    "last_instalment_cents":0, "starts_paused":false,
- *    "norm_set":"2025-01-01", "rule_version":"...", "explanation":["..."]}
+ *    "norm_set":"2025-01-01.r1", "rule_version":"...", "explanation":["..."]}
  *
  * group and bvv_cents are null for the standard arrangement (and when no
- * BVV could be determined); norm_set is null when no set covers the date.
+ * BVV could be determined); norm_set is the identifier of the norm set used
+ * ("<version>.r<revision>", normset.h), null when no set covers the date.
+ * A request cannot choose its norm set: only capacity_calc_json_with() and
+ * capacity_replay_json() (brrctl) pin one, to recompute a stored assessment.
  */
 #ifndef BRR_CAPACITY_JSON_H
 #define BRR_CAPACITY_JSON_H
@@ -64,5 +67,42 @@ int capacity_calc_json(const char *request, size_t len,
                        const brr_normsets_t *sets,
                        const brr_capacity_params_t *params, char **result_out,
                        char *err, size_t errcap);
+
+/* As capacity_calc_json(), but with the set whose identifier is norm_set
+ * ("2024-01-01.r1", current or superseded) instead of the set the reference
+ * date picks; norm_set NULL is capacity_calc_json().  An identifier no
+ * loaded set has gives BRR_ENOTFOUND with a message naming it and the
+ * revisions of its version that are loaded; a set that does not cover the
+ * request's reference_date gives BRR_EINVAL. */
+int capacity_calc_json_with(const char *request, size_t len,
+                            const brr_normsets_t *sets, const char *norm_set,
+                            const brr_capacity_params_t *params,
+                            char **result_out, char *err, size_t errcap);
+
+/* Recomputes a stored assessment and compares.  stored is an object with
+ * "inputs" (the request), "result" (the stored result) and "norm_set" (the
+ * stored identifier; taken from result.norm_set when absent), as a row of
+ * capacity.assessments gives them (its other columns are allowed and not
+ * used).  The inputs are assessed with exactly the set the identifier
+ * names; an empty or null identifier (no set covered the date) with no set.
+ * A bare version ("2024-01-01", stored before revisions existed) is tried
+ * with every loaded revision of that version, and the explanation is
+ * compared with the bare version in place of the identifier.  *result_out
+ * (malloc'd, caller frees) receives
+ *
+ *   {"reproduced":true, "norm_set":"<stored>", "matches":["<id>"],
+ *    "tried":[{"norm_set":"<id>", "differences":["bvv_cents", ...]}],
+ *    "result":{...}}
+ *
+ * where differences lists the result fields that differ from the stored
+ * ones, reproduced is true when some tried set gives every field (the
+ * explanation text included) unchanged, and result is the recomputed result
+ * of the first match (else of the first set tried).  Returns 0 whether or
+ * not it reproduced; BRR_ENOTFOUND (message naming the missing identifier)
+ * when no loaded set has it; BRR_EPARSE / BRR_EINVAL for a malformed
+ * stored object, naming the field. */
+int capacity_replay_json(const char *stored, size_t len,
+                         const brr_normsets_t *sets, char **result_out,
+                         char *err, size_t errcap);
 
 #endif

@@ -3,7 +3,10 @@
  *
  * Runs once at start-up of brr-capacity and brrctl; a bad file stops the
  * program with one message naming the file and the field, so a wrong figure
- * can never reach a citizen's assessment silently.
+ * can never reach a citizen's assessment silently.  The revision checks
+ * (one current revision per version, no identifier twice, no earlier
+ * revision lost) keep every identifier a stored assessment names
+ * resolvable to the figures it was made with.
  */
 #include "normset.h"
 
@@ -145,14 +148,46 @@ static int check_semantics(const brr_normset_t *ns, const char *nm, char *err,
     return 0;
 }
 
+/* "revision": an integer 1..BRR_NORMSET_MAX_REV, required; a revision
+ * above 1 says in "revision_note" what it corrected.  Fills ns->revision
+ * and ns->id (ns->version is set). */
+static int get_revision(json_t *root, const char *nm, brr_normset_t *ns,
+                        char *err, size_t errcap)
+{
+    json_t *v = json_object_get(root, "revision");
+    json_t *note = json_object_get(root, "revision_note");
+
+    if (v == NULL)
+        return fail(err, errcap, BRR_EINVAL,
+                    "%s: revision: missing (an integer >= 1; a corrected set "
+                    "is a new revision, see README.md)",
+                    nm);
+    if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+        json_integer_value(v) > BRR_NORMSET_MAX_REV)
+        return fail(err, errcap, BRR_EINVAL,
+                    "%s: revision: must be an integer from 1 to %d", nm,
+                    BRR_NORMSET_MAX_REV);
+    ns->revision = (int)json_integer_value(v);
+    if (note != NULL &&
+        (!json_is_string(note) || json_string_length(note) == 0))
+        return fail(err, errcap, BRR_EINVAL,
+                    "%s: revision_note: must be a non-empty string", nm);
+    if (note == NULL && ns->revision > 1)
+        return fail(err, errcap, BRR_EINVAL,
+                    "%s: revision_note: required for revision %d (what it "
+                    "corrects in revision %d)",
+                    nm, ns->revision, ns->revision - 1);
+    snprintf(ns->id, sizeof(ns->id), "%s.r%d", ns->version, ns->revision);
+    return 0;
+}
+
 int capacity_normset_parse(const char *json, size_t len, const char *name,
                            brr_normset_t *out, char *err, size_t errcap)
 {
-    static const char *const top[] = {"version",         "effective_from",
-                                      "effective_until", "description",
-                                      "bijstandsnorm",   "bvv_max",
-                                      "bvv_max_note",    "toeslagen",
-                                      "toeslagen_note",  NULL};
+    static const char *const top[] = {
+        "version",         "revision",    "revision_note",  "effective_from",
+        "effective_until", "description", "bijstandsnorm",  "bvv_max",
+        "bvv_max_note",    "toeslagen",   "toeslagen_note", NULL};
     static const char *const norm_keys[] = {"single", "couple", "single_aow",
                                             "couple_aow", NULL};
     static const char *const max_keys[] = {"single", "single_parent", "couple",
@@ -184,6 +219,8 @@ int capacity_normset_parse(const char *json, size_t len, const char *name,
         goto out;
     }
     memcpy(ns.version, s, 11);
+    if (get_revision(root, nm, &ns, err, errcap) != 0)
+        goto out;
     if (get_date(root, "effective_from", nm, &ns.from, err, errcap) != 0 ||
         get_date(root, "effective_until", nm, &ns.until, err, errcap) != 0)
         goto out;
@@ -204,16 +241,18 @@ int capacity_normset_parse(const char *json, size_t len, const char *name,
         }
     }
     if (name != NULL) {
-        size_t n = strlen(name);
         const char *base = strrchr(name, '/');
+        size_t n;
 
         base = base != NULL ? base + 1 : name;
         n = strlen(base);
         if (n > 5 && strcmp(base + n - 5, ".json") == 0 &&
-            (n - 5 != 10 || strncmp(base, ns.version, 10) != 0)) {
+            !(n - 5 == 10 && strncmp(base, ns.version, 10) == 0) &&
+            !(n - 5 == strlen(ns.id) && strncmp(base, ns.id, n - 5) == 0)) {
             fail(err, errcap, BRR_EINVAL,
-                 "%s: file name must be the version \"%s.json\"", nm,
-                 ns.version);
+                 "%s: file name must be the version \"%s.json\" (or, for a "
+                 "superseded revision, \"%s.json\")",
+                 nm, ns.version, ns.id);
             goto out;
         }
     }
@@ -288,34 +327,136 @@ static int cmp_from(const void *a, const void *b)
 {
     const brr_normset_t *x = a, *y = b;
 
-    return (x->from > y->from) - (x->from < y->from);
+    if (x->from != y->from)
+        return (x->from > y->from) - (x->from < y->from);
+    return (x->revision > y->revision) - (x->revision < y->revision);
+}
+
+/* The file a set was loaded from, relative to the norm-set directory. */
+static const char *file_of(const brr_normset_t *ns, char buf[64])
+{
+    if (ns->superseded)
+        snprintf(buf, 64, "superseded/%s.json", ns->id);
+    else
+        snprintf(buf, 64, "%s.json", ns->version);
+    return buf;
+}
+
+/* The current set of version, in cur (sorted by from), or NULL. */
+static const brr_normset_t *current_of(const brr_normset_t *cur, size_t n,
+                                       const char *version)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(cur[i].version, version) == 0)
+            return &cur[i];
+    return NULL;
+}
+
+/* The revision checks of capacity_normsets_init(): cur sorted by from,
+ * sup by version and revision. */
+static int check_revisions(const brr_normset_t *cur, size_t ncur,
+                           const brr_normset_t *sup, size_t nsup, char *err,
+                           size_t errcap)
+{
+    char fa[64], fb[64];
+
+    for (size_t i = 1; i < ncur; i++)
+        if (strcmp(cur[i].version, cur[i - 1].version) == 0)
+            return fail(err, errcap, BRR_EINVAL,
+                        "norm set %s: two current revisions (r%d and r%d); "
+                        "exactly one may be current, the older belongs in "
+                        "superseded/%s.json",
+                        cur[i].version, cur[i - 1].revision, cur[i].revision,
+                        cur[i - 1].id);
+    for (size_t i = 0; i < nsup; i++) {
+        const brr_normset_t *c = current_of(cur, ncur, sup[i].version);
+
+        if (i > 0 && strcmp(sup[i].id, sup[i - 1].id) == 0)
+            return fail(err, errcap, BRR_EINVAL,
+                        "duplicate norm set identifier %s: %s is loaded twice",
+                        sup[i].id, file_of(&sup[i], fa));
+        if (c == NULL)
+            return fail(err, errcap, BRR_EINVAL,
+                        "%s: no current revision of norm set %s (%s.json "
+                        "missing)",
+                        file_of(&sup[i], fa), sup[i].version, sup[i].version);
+        if (c->revision == sup[i].revision)
+            return fail(err, errcap, BRR_EINVAL,
+                        "duplicate norm set identifier %s: %s and %s",
+                        sup[i].id, file_of(c, fa), file_of(&sup[i], fb));
+        if (c->revision < sup[i].revision)
+            return fail(err, errcap, BRR_EINVAL,
+                        "%s: superseded revision %d is not below the current "
+                        "revision %d in %s",
+                        file_of(&sup[i], fa), sup[i].revision, c->revision,
+                        file_of(c, fb));
+    }
+    /* Every revision that was ever current may be named by a stored
+     * assessment, so all of 1..N-1 must still be here. */
+    for (size_t i = 0; i < ncur; i++) {
+        int want = 1;
+
+        for (size_t k = 0; k < nsup && want < cur[i].revision; k++) {
+            if (strcmp(sup[k].version, cur[i].version) != 0)
+                continue;
+            if (sup[k].revision != want)
+                break;
+            want++;
+        }
+        if (want < cur[i].revision)
+            return fail(err, errcap, BRR_EINVAL,
+                        "%s: revision %d, but superseded/%s.r%d.json is "
+                        "missing; every earlier revision must stay to "
+                        "reproduce the assessments made with it",
+                        file_of(&cur[i], fa), cur[i].revision, cur[i].version,
+                        want);
+    }
+    return 0;
 }
 
 int capacity_normsets_init(brr_normsets_t *out, const brr_normset_t *sets,
                            size_t n, char *err, size_t errcap)
 {
-    brr_normset_t *v;
+    brr_normset_t *cur, *sup;
+    size_t ncur = 0, nsup = 0;
+    int rc;
 
-    out->sets = NULL;
-    out->n = 0;
-    if (n == 0)
+    memset(out, 0, sizeof(*out));
+    for (size_t i = 0; i < n; i++)
+        if (!sets[i].superseded)
+            ncur++;
+    if (ncur == 0)
         return fail(err, errcap, BRR_EINVAL, "no norm sets");
-    v = malloc(n * sizeof(*v));
-    if (v == NULL)
+    nsup = n - ncur;
+    cur = malloc(ncur * sizeof(*cur));
+    sup = nsup > 0 ? malloc(nsup * sizeof(*sup)) : NULL;
+    if (cur == NULL || (nsup > 0 && sup == NULL))
         abort();
-    memcpy(v, sets, n * sizeof(*v));
-    qsort(v, n, sizeof(*v), cmp_from);
-    for (size_t i = 1; i < n; i++) {
-        if (v[i].from <= v[i - 1].until) {
-            int rc = fail(err, errcap, BRR_EINVAL,
-                          "norm set %s overlaps norm set %s", v[i].version,
-                          v[i - 1].version);
-            free(v);
-            return rc;
-        }
+    ncur = nsup = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (sets[i].superseded)
+            sup[nsup++] = sets[i];
+        else
+            cur[ncur++] = sets[i];
     }
-    out->sets = v;
-    out->n = n;
+    qsort(cur, ncur, sizeof(*cur), cmp_from);
+    if (nsup > 0)
+        qsort(sup, nsup, sizeof(*sup), cmp_from);
+    rc = check_revisions(cur, ncur, sup, nsup, err, errcap);
+    for (size_t i = 1; rc == 0 && i < ncur; i++)
+        if (cur[i].from <= cur[i - 1].until)
+            rc = fail(err, errcap, BRR_EINVAL,
+                      "norm set %s overlaps norm set %s", cur[i].version,
+                      cur[i - 1].version);
+    if (rc != 0) {
+        free(cur);
+        free(sup);
+        return rc;
+    }
+    out->sets = cur;
+    out->n = ncur;
+    out->superseded = sup;
+    out->nsuperseded = nsup;
     return 0;
 }
 
@@ -358,50 +499,93 @@ static int read_file(const char *path, char **buf, size_t *len, char *err,
     return 0;
 }
 
+typedef struct {
+    brr_normset_t *v;
+    size_t n, cap;
+} set_list_t;
+
+/* Parses every *.json in dir/sub (sub "" or "superseded") into list.  A
+ * current set's file is <version>.json, a superseded one's <id>.json.  A
+ * missing superseded directory is no error. */
+static int load_files(const char *dir, const char *sub, set_list_t *list,
+                      char *err, size_t errcap)
+{
+    const int superseded = *sub != '\0';
+    char dpath[4096];
+    DIR *d;
+    struct dirent *de;
+    int rc = 0;
+
+    snprintf(dpath, sizeof(dpath), "%s%s%s", dir, superseded ? "/" : "", sub);
+    d = opendir(dpath);
+    if (d == NULL) {
+        if (superseded && errno == ENOENT)
+            return 0;
+        return fail(err, errcap, BRR_EIO,
+                    "could not open norm set directory %s: %s", dpath,
+                    strerror(errno));
+    }
+    while (rc == 0 && (de = readdir(d)) != NULL) {
+        size_t nl = strlen(de->d_name);
+        char path[4400], name[320];
+        char *buf = NULL;
+        size_t len = 0;
+        brr_normset_t *ns;
+
+        if (nl < 6 || nl > 255 || strcmp(de->d_name + nl - 5, ".json") != 0)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dpath, de->d_name);
+        snprintf(name, sizeof(name), "%s%s%s", sub, superseded ? "/" : "",
+                 de->d_name);
+        if ((rc = read_file(path, &buf, &len, err, errcap)) != 0)
+            break;
+        if (list->n == list->cap) {
+            list->cap = list->cap ? list->cap * 2 : 8;
+            list->v = realloc(list->v, list->cap * sizeof(*list->v));
+            if (list->v == NULL)
+                abort();
+        }
+        ns = &list->v[list->n];
+        rc = capacity_normset_parse(buf, len, name, ns, err, errcap);
+        free(buf);
+        if (rc != 0)
+            break;
+        ns->superseded = superseded;
+        if (!superseded && nl - 5 != 10)
+            rc = fail(err, errcap, BRR_EINVAL,
+                      "%s: a superseded revision belongs in "
+                      "superseded/%s.json; the current revision is %s.json",
+                      name, ns->id, ns->version);
+        else if (superseded && (nl - 5 != strlen(ns->id) ||
+                                strncmp(de->d_name, ns->id, nl - 5) != 0))
+            rc = fail(err, errcap, BRR_EINVAL,
+                      "%s: a superseded file is named after its identifier: "
+                      "superseded/%s.json",
+                      name, ns->id);
+        if (rc == 0)
+            list->n++;
+    }
+    closedir(d);
+    return rc;
+}
+
 int capacity_normsets_load_dir(const char *dir, brr_normsets_t *out, char *err,
                                size_t errcap)
 {
-    DIR *d;
-    struct dirent *de;
-    brr_normset_t *v = NULL;
-    size_t n = 0, cap = 0;
-    int rc = 0;
+    set_list_t list = {NULL, 0, 0};
+    size_t ncur;
+    int rc;
 
-    out->sets = NULL;
-    out->n = 0;
-    d = opendir(dir);
-    if (d == NULL)
-        return fail(err, errcap, BRR_EIO,
-                    "could not open norm set directory %s: %s", dir,
-                    strerror(errno));
-    while (rc == 0 && (de = readdir(d)) != NULL) {
-        size_t nl = strlen(de->d_name);
-        char path[4096];
-        char *buf = NULL;
-        size_t len = 0;
-
-        if (nl < 6 || strcmp(de->d_name + nl - 5, ".json") != 0)
-            continue;
-        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-        if ((rc = read_file(path, &buf, &len, err, errcap)) != 0)
-            break;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 8;
-            v = realloc(v, cap * sizeof(*v));
-            if (v == NULL)
-                abort();
-        }
-        rc = capacity_normset_parse(buf, len, de->d_name, &v[n], err, errcap);
-        free(buf);
-        if (rc == 0)
-            n++;
-    }
-    closedir(d);
-    if (rc == 0 && n == 0)
+    memset(out, 0, sizeof(*out));
+    rc = load_files(dir, "", &list, err, errcap);
+    ncur = list.n;
+    if (rc == 0 && ncur == 0)
         rc = fail(err, errcap, BRR_EINVAL, "no *.json norm sets in %s", dir);
     if (rc == 0)
-        rc = capacity_normsets_init(out, v, n, err, errcap);
-    free(v);
+        rc = load_files(dir, "superseded", &list, err, errcap);
+    if (rc == 0)
+        rc = capacity_normsets_init(out, list.v, list.n, err, errcap);
+    free(list.v);
     return rc;
 }
 
@@ -427,11 +611,77 @@ const brr_normset_t *capacity_normsets_find(const brr_normsets_t *sets,
     return t <= sets->sets[lo - 1].until ? &sets->sets[lo - 1] : NULL;
 }
 
+int capacity_normset_id_parse(const char *id, char version[11], int *revision)
+{
+    brr_date_t t;
+    size_t n;
+    int rev = 0;
+
+    if (id == NULL)
+        return BRR_EINVAL;
+    n = strlen(id);
+    if (n < 10 || capacity_date_parse(id, 10, &t) != 0)
+        return BRR_EINVAL;
+    if (n > 10) {
+        /* ".r" then 1 to 4 digits, no leading zero */
+        if (n < 13 || n > 16 || id[10] != '.' || id[11] != 'r' || id[12] == '0')
+            return BRR_EINVAL;
+        for (size_t i = 12; i < n; i++) {
+            if (id[i] < '0' || id[i] > '9')
+                return BRR_EINVAL;
+            rev = rev * 10 + (id[i] - '0');
+        }
+    }
+    memcpy(version, id, 10);
+    version[10] = '\0';
+    *revision = rev;
+    return 0;
+}
+
+const brr_normset_t *capacity_normsets_find_id(const brr_normsets_t *sets,
+                                               const char *id)
+{
+    if (sets == NULL || id == NULL)
+        return NULL;
+    for (size_t i = 0; i < sets->n; i++)
+        if (strcmp(sets->sets[i].id, id) == 0)
+            return &sets->sets[i];
+    for (size_t i = 0; i < sets->nsuperseded; i++)
+        if (strcmp(sets->superseded[i].id, id) == 0)
+            return &sets->superseded[i];
+    return NULL;
+}
+
+size_t capacity_normsets_revisions(const brr_normsets_t *sets,
+                                   const char *version,
+                                   const brr_normset_t **out, size_t cap)
+{
+    size_t k = 0;
+
+    if (sets == NULL || version == NULL)
+        return 0;
+    /* superseded is sorted by revision and holds only revisions below the
+     * current one, so the current set comes last. */
+    for (size_t i = 0; i < sets->nsuperseded; i++)
+        if (strcmp(sets->superseded[i].version, version) == 0) {
+            if (k < cap)
+                out[k] = &sets->superseded[i];
+            k++;
+        }
+    for (size_t i = 0; i < sets->n; i++)
+        if (strcmp(sets->sets[i].version, version) == 0) {
+            if (k < cap)
+                out[k] = &sets->sets[i];
+            k++;
+        }
+    return k;
+}
+
 void capacity_normsets_free(brr_normsets_t *sets)
 {
     if (sets == NULL)
         return;
     free(sets->sets);
-    sets->sets = NULL;
-    sets->n = 0;
+    free(sets->superseded);
+    memset(sets, 0, sizeof(*sets));
 }

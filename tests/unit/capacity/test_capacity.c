@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -108,7 +109,7 @@ static void test_worked_single_bijstand_is_group1(void **state)
     (void)state;
     assess(&r);
     expect_bvv(1, 127818, 6727);
-    assert_string_equal(res.norm_set, "2025-01-01");
+    assert_string_equal(res.norm_set, "2025-01-01.r1");
     assert_string_equal(res.rule_version, BRR_CAPACITY_RULE_VERSION);
     assert_true(explained("€ 1.345,45"));
     assert_true(explained("95% x € 1.345,45 = € 1.278,18"));
@@ -260,17 +261,17 @@ static void test_norm_set_picked_by_reference_date(void **state)
 
     (void)state;
     assess(&r);
-    assert_string_equal(res.norm_set, "2024-01-01");
+    assert_string_equal(res.norm_set, "2024-01-01.r2");
     assert_int_equal(res.group, 1);
     r.reference_date = capacity_date_from_ymd(2024, 7, 1);
     assess(&r);
-    assert_string_equal(res.norm_set, "2024-07-01");
+    assert_string_equal(res.norm_set, "2024-07-01.r2");
     r.reference_date = capacity_date_from_ymd(2025, 6, 30);
     assess(&r);
-    assert_string_equal(res.norm_set, "2025-01-01");
+    assert_string_equal(res.norm_set, "2025-01-01.r1");
     r = maat(2025, 8, 1, BRR_HH_SINGLE, 500000);
     assess(&r);
-    assert_string_equal(res.norm_set, "2025-07-01");
+    assert_string_equal(res.norm_set, "2025-07-01.r1");
     expect_bvv(3, 209367, 290633);
     r.net_income_cents = 136906; /* the 1 July 2025 norm */
     assess(&r);
@@ -307,6 +308,8 @@ static void test_set_without_maxima_refuses_group3(void **state)
     /* Every repository set has its maxima now; a set without them still
      * refuses group 3 and keeps group 1. */
     v.has_bvv_max = 0;
+    v.revision = 1; /* alone, without its superseded revision 1 */
+    snprintf(v.id, sizeof(v.id), "%s.r1", v.version);
     assert_int_equal(capacity_normsets_init(&one, &v, 1, err, sizeof(err)), 0);
     assert_int_equal(
         capacity_assess(&r, &one, NULL, BRR_CAPACITY_EXPLAIN, &res), 0);
@@ -319,6 +322,62 @@ static void test_set_without_maxima_refuses_group3(void **state)
     capacity_normsets_free(&one);
 }
 
+/* A stored assessment names its set by identifier; recomputing it with
+ * that identifier gives the old decision, not today's.  Couple at AOW age,
+ * 1 March 2024, household income € 1.933,00: revision 1 of 2024-01-01 had
+ * a norm of € 1.933,98 (group 1), revision 2 has the law's € 1.932,32
+ * (group 2, refused). */
+static void test_superseded_revision_reproduces_the_old_decision(void **state)
+{
+    brr_capacity_request_t r = maat(2024, 3, 1, BRR_HH_COUPLE, 193300);
+    const brr_normset_t *r1 = capacity_normsets_find_id(&sets, "2024-01-01.r1");
+
+    (void)state;
+    r.aow_age = 1;
+    assess(&r); /* a new assessment: the current revision */
+    assert_string_equal(res.norm_set, "2024-01-01.r2");
+    assert_int_equal(res.group, 2);
+    assert_false(res.eligible);
+    assert_true(explained("volgens normenset 2024-01-01.r2: € 1.932,32."));
+
+    assert_non_null(r1);
+    assert_true(r1->superseded);
+    r.norm_set = r1;
+    assess(&r);
+    assert_string_equal(res.norm_set, "2024-01-01.r1");
+    assert_true(explained("met normenset 2024-01-01.r1 (regels"));
+    assert_true(explained("volgens normenset 2024-01-01.r1: € 1.933,98."));
+    /* 95% of 193300 = 183635 */
+    expect_bvv(1, 183635, 9665);
+
+    /* 1 July 2024, revision 1 had no maxima: group 3 was refused. */
+    r = maat(2024, 9, 1, BRR_HH_SINGLE, 500000);
+    r.norm_set = capacity_normsets_find_id(&sets, "2024-07-01.r1");
+    assert_non_null(r.norm_set);
+    assess(&r);
+    assert_false(res.eligible);
+    assert_true(has_reason("BVV_MAX_UNAVAILABLE"));
+    assert_true(explained("normenset 2024-07-01.r1 bevat geen maximale"));
+    r.norm_set = NULL;
+    assess(&r);
+    assert_string_equal(res.norm_set, "2024-07-01.r2");
+    expect_bvv(3, 201960, 298040);
+}
+
+static void test_pinned_set_must_cover_the_reference_date(void **state)
+{
+    brr_capacity_request_t r = maat(2025, 3, 1, BRR_HH_SINGLE, 134545);
+
+    (void)state;
+    r.norm_set = capacity_normsets_find_id(&sets, "2024-01-01.r1");
+    assert_non_null(r.norm_set);
+    assert_int_equal(capacity_assess(&r, &sets, NULL, 0, &res), BRR_EINVAL);
+    r.norm_set = capacity_normsets_find_id(&sets, "2025-01-01.r1");
+    assess(&r);
+    assert_string_equal(res.norm_set, "2025-01-01.r1");
+    expect_bvv(1, 127818, 6727);
+}
+
 /* 1 July 2024: the maxima of art. 475da lid 1 Rv as in force then. */
 static void test_second_half_2024_has_its_maxima(void **state)
 {
@@ -326,7 +385,7 @@ static void test_second_half_2024_has_its_maxima(void **state)
 
     (void)state;
     assess(&r);
-    assert_string_equal(res.norm_set, "2024-07-01");
+    assert_string_equal(res.norm_set, "2024-07-01.r2");
     expect_bvv(3, 201960, 298040);
     r = maat(2024, 12, 31, BRR_HH_COUPLE_WITH_CHILDREN, 555164);
     assess(&r);
@@ -345,7 +404,7 @@ static void test_2026_half_years_at_their_boundaries(void **state)
 
     (void)state;
     assess(&r);
-    assert_string_equal(res.norm_set, "2026-01-01");
+    assert_string_equal(res.norm_set, "2026-01-01.r1");
     /* 95% of 140150 = 133142.5 -> 133143 in the citizen's favour. */
     expect_bvv(1, 133143, 7007);
     assert_true(explained("€ 1.401,50"));
@@ -355,7 +414,7 @@ static void test_2026_half_years_at_their_boundaries(void **state)
     assert_false(res.eligible);
     assert_false(res.has_bvv);
     assert_true(has_reason("TOESLAGEN_PARAMS_UNAVAILABLE"));
-    assert_true(explained("normenset 2026-01-01"));
+    assert_true(explained("normenset 2026-01-01.r1"));
     r.net_income_cents = 438283; /* 2 x 219142 - 1: still group 2 */
     assess(&r);
     assert_int_equal(res.group, 2);
@@ -369,7 +428,7 @@ static void test_2026_half_years_at_their_boundaries(void **state)
 
     r = maat(2026, 7, 1, BRR_HH_COUPLE, 202779);
     assess(&r);
-    assert_string_equal(res.norm_set, "2026-07-01");
+    assert_string_equal(res.norm_set, "2026-07-01.r1");
     /* 95% of 202779 = 192640.05 -> 192641. */
     expect_bvv(1, 192641, 10138);
     r.net_income_cents = 202780;
@@ -981,6 +1040,8 @@ int main(void)
         cmocka_unit_test(test_couple_norm_and_single_parent_maximum),
         cmocka_unit_test(test_under_21_uses_the_21_plus_norm),
         cmocka_unit_test(test_norm_set_picked_by_reference_date),
+        cmocka_unit_test(test_superseded_revision_reproduces_the_old_decision),
+        cmocka_unit_test(test_pinned_set_must_cover_the_reference_date),
         cmocka_unit_test(test_date_outside_every_set_is_refused),
         cmocka_unit_test(test_set_without_maxima_refuses_group3),
         cmocka_unit_test(test_second_half_2024_has_its_maxima),
