@@ -125,12 +125,24 @@ static struct {
     int ncerts, nkeys;
     const char *out, *bsn_out;
     int http1;
+    int connections; /* HTTP/2: spread the transfers over this many */
     int verbose;
 } lg_opt;
 
 static lg_app_t *lg_apps;
 static lg_retry_t *lg_retries;
 static size_t lg_nretries;
+/* Finished easy handles, kept for the next transfers: a handle carries
+ * its setup (and libcurl's buffers) from one request to the next instead
+ * of being built and torn down per request. */
+static CURL **lg_pool;
+static size_t lg_npool;
+/* Per channel: transfers in flight, and whether one has finished.  Until
+ * one has, a channel has one transfer in flight, so its connection is set
+ * up once and the others multiplex on it instead of each opening (and
+ * loading the key for) a connection of its own. */
+static int lg_chan_inflight[LG_MAX_CHANNELS];
+static int lg_chan_up[LG_MAX_CHANNELS];
 
 static uint64_t lg_splitmix(uint64_t *s)
 {
@@ -406,11 +418,24 @@ static void lg_start(CURLM *multi, size_t idx)
 {
     lg_app_t *a = &lg_apps[idx];
     lg_xfer_t *x = calloc(1, sizeof(*x));
-    CURL *e = curl_easy_init();
+    CURL *e = lg_npool > 0 ? lg_pool[--lg_npool] : NULL;
     char hdr[128];
     long ver = lg_opt.http1 ? CURL_HTTP_VERSION_1_1 : CURL_HTTP_VERSION_2TLS;
 
-    if (x == NULL || e == NULL)
+    if (e == NULL) {
+        e = curl_easy_init();
+        if (e == NULL)
+            abort();
+        curl_easy_setopt(e, CURLOPT_URL, lg_opt.url);
+        curl_easy_setopt(e, CURLOPT_POST, 1L);
+        curl_easy_setopt(e, CURLOPT_CAINFO, lg_opt.ca);
+        curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+        curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(e, CURLOPT_TIMEOUT, 60L);
+        curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, lg_on_body);
+        curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, lg_on_header);
+    }
+    if (x == NULL)
         abort();
     x->idx = idx;
     x->retry_after_s = -1;
@@ -424,28 +449,27 @@ static void lg_start(CURLM *multi, size_t idx)
      * instead of answering 413; over HTTP/1.1 it answers 413. */
     if (a->kind == LG_OVERSIZED)
         ver = CURL_HTTP_VERSION_1_1;
-    curl_easy_setopt(e, CURLOPT_URL, lg_opt.url);
-    curl_easy_setopt(e, CURLOPT_POST, 1L);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, x->body);
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->body_len);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
     curl_easy_setopt(e, CURLOPT_SSLCERT, lg_opt.certs[a->channel]);
     curl_easy_setopt(e, CURLOPT_SSLKEY, lg_opt.keys[a->channel]);
-    curl_easy_setopt(e, CURLOPT_CAINFO, lg_opt.ca);
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, ver);
-    curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT, 60L);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, lg_on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, lg_on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
     curl_easy_setopt(e, CURLOPT_PRIVATE, x);
     if (a->attempts++ == 0) {
         a->submit_ms = lg_wall_ms();
         a->t0_us = lg_mono_us();
     }
+    lg_chan_inflight[a->channel]++;
     curl_multi_add_handle(multi, e);
+}
+
+/* May a transfer of channel ch start now? */
+static int lg_may_start(int ch)
+{
+    return lg_chan_up[ch] || lg_chan_inflight[ch] == 0;
 }
 
 static void lg_xfer_free(lg_xfer_t *x)
@@ -539,8 +563,11 @@ static int lg_finish(CURLM *multi, CURL *e, CURLcode res)
     x = (lg_xfer_t *)(void *)priv;
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
     curl_multi_remove_handle(multi, e);
-    curl_easy_cleanup(e);
+    lg_pool[lg_npool++] = e; /* for the next transfer */
     a = &lg_apps[x->idx];
+    lg_chan_inflight[a->channel]--;
+    if (res == CURLE_OK)
+        lg_chan_up[a->channel] = 1;
 
     if (((res != CURLE_OK && lg_retryable(res)) ||
          (res == CURLE_OK && status == 503)) &&
@@ -584,6 +611,13 @@ static void lg_run(double *elapsed_s)
 
     curl_multi_setopt(multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
     curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0L);
+    if (lg_opt.connections > 0) {
+        /* at most this many streams per connection, so the transfers in
+         * flight need that many connections */
+        long per =
+            (lg_opt.concurrency + lg_opt.connections - 1) / lg_opt.connections;
+        curl_multi_setopt(multi, CURLMOPT_MAX_CONCURRENT_STREAMS, per);
+    }
     while (done < lg_opt.n) {
         CURLMsg *msg;
         int running, left, timeout_ms = 100;
@@ -591,7 +625,8 @@ static void lg_run(double *elapsed_s)
 
         for (size_t r = 0;
              r < lg_nretries && inflight < (size_t)lg_opt.concurrency;) {
-            if (lg_retries[r].due_us <= now) {
+            if (lg_retries[r].due_us <= now &&
+                lg_may_start(lg_apps[lg_retries[r].idx].channel)) {
                 lg_start(multi, lg_retries[r].idx);
                 inflight++;
                 lg_retries[r] = lg_retries[--lg_nretries];
@@ -602,7 +637,8 @@ static void lg_run(double *elapsed_s)
                 r++;
             }
         }
-        while (inflight < (size_t)lg_opt.concurrency && next < lg_opt.n) {
+        while (inflight < (size_t)lg_opt.concurrency && next < lg_opt.n &&
+               lg_may_start(lg_apps[next].channel)) {
             lg_start(multi, next++);
             inflight++;
         }
@@ -623,6 +659,8 @@ static void lg_run(double *elapsed_s)
             curl_multi_poll(multi, NULL, 0, timeout_ms, NULL);
     }
     *elapsed_s = (double)(lg_mono_us() - start) / 1e6;
+    while (lg_npool > 0)
+        curl_easy_cleanup(lg_pool[--lg_npool]);
     curl_multi_cleanup(multi);
 }
 
@@ -757,6 +795,11 @@ static void lg_usage(FILE *out)
         "  --bsn-out FILE          every well-formed BSN used, one a line\n"
         "                          (for leak checks; synthetic test data)\n"
         "  --http1.1               keep-alive HTTP/1.1 instead of HTTP/2\n"
+        "  --connections K         HTTP/2: at most C/K streams per "
+        "connection,\n"
+        "                          so the C transfers use about K connections\n"
+        "                          (default: as many streams as the server\n"
+        "                          allows, about one connection per channel)\n"
         "  -v, --verbose           progress and retries on stderr\n"
         "  -h, --help              this text\n");
 }
@@ -797,7 +840,8 @@ static void lg_options(int argc, char **argv)
         O_CA,
         O_OUT,
         O_BSN,
-        O_HTTP1
+        O_HTTP1,
+        O_CONNS
     };
     static const struct option longopts[] = {
         {"seed", required_argument, NULL, O_SEED},
@@ -809,6 +853,7 @@ static void lg_options(int argc, char **argv)
         {"out", required_argument, NULL, O_OUT},
         {"bsn-out", required_argument, NULL, O_BSN},
         {"http1.1", no_argument, NULL, O_HTTP1},
+        {"connections", required_argument, NULL, O_CONNS},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
@@ -870,6 +915,12 @@ static void lg_options(int argc, char **argv)
             break;
         case O_HTTP1:
             lg_opt.http1 = 1;
+            break;
+        case O_CONNS:
+            lg_opt.connections = (int)strtol(optarg, &end, 10);
+            if (errno || *end || lg_opt.connections < 1 ||
+                lg_opt.connections > 4096)
+                goto bad;
             break;
         case 'v':
             lg_opt.verbose = 1;
@@ -947,7 +998,8 @@ int main(int argc, char **argv)
     }
     lg_apps = calloc(lg_opt.n, sizeof(*lg_apps));
     lg_retries = calloc(lg_opt.n, sizeof(*lg_retries));
-    if (lg_apps == NULL || lg_retries == NULL)
+    lg_pool = calloc((size_t)lg_opt.concurrency, sizeof(*lg_pool));
+    if (lg_apps == NULL || lg_retries == NULL || lg_pool == NULL)
         abort();
     lg_generate();
     if (lg_opt.bsn_out != NULL) {
@@ -977,6 +1029,7 @@ int main(int argc, char **argv)
         json_decref(lg_apps[i].got_fields);
     free(lg_apps);
     free(lg_retries);
+    free(lg_pool);
     curl_global_cleanup();
     return bad ? 1 : 0;
 }

@@ -17,6 +17,7 @@
 #include <openssl/evp.h>
 
 #include "err.h"
+#include "jbuf.h"
 #include "kafka.h"
 #include "log.h"
 #include "uuid.h"
@@ -25,7 +26,9 @@ struct brr_outbox {
     char *schema;
     char *source;
     char *insert_sql;
-    json_t *rows;
+    char *insert_name; /* the prepared statement's name */
+    brr_jbuf_t rows;   /* "[row,row," as JSON text; closed when queued */
+    size_t n;
 };
 
 brr_outbox_t *brr_outbox_new(const char *schema, const char *source)
@@ -46,7 +49,12 @@ brr_outbox_t *brr_outbox_new(const char *schema, const char *source)
              "key text, headers jsonb, payload text)",
              schema);
     ob->insert_sql = strdup(sql);
-    ob->rows = json_array();
+    snprintf(sql, sizeof(sql), "brr_outbox_insert_%s", schema);
+    ob->insert_name = strdup(sql);
+    if (ob->schema == NULL || ob->source == NULL || ob->insert_sql == NULL ||
+        ob->insert_name == NULL)
+        abort();
+    brr_jbuf_init(&ob->rows);
     return ob;
 }
 
@@ -54,38 +62,49 @@ void brr_outbox_free(brr_outbox_t *ob)
 {
     if (ob == NULL)
         return;
-    json_decref(ob->rows);
+    brr_jbuf_free(&ob->rows);
     free(ob->schema);
     free(ob->source);
     free(ob->insert_sql);
+    free(ob->insert_name);
     free(ob);
 }
 
-static char *b64(const void *data, size_t len)
+/* One field "name":"value" and a comma. */
+static void put_field(brr_jbuf_t *b, const char *name, const char *value)
 {
-    size_t cap = 4 * ((len + 2) / 3) + 1;
-    char *out = malloc(cap);
-    if (out == NULL)
-        abort();
-    EVP_EncodeBlock((unsigned char *)out, data, (int)len);
-    return out;
+    brr_jbuf_putc(b, '"');
+    brr_jbuf_puts(b, name);
+    brr_jbuf_puts(b, "\":");
+    brr_jbuf_str(b, value);
+    brr_jbuf_putc(b, ',');
 }
 
+/* Appends a row; headers is a JSON object's text.  Written as text, not
+ * built as a jansson tree: this runs once per event on every hot path. */
 static void add_row(brr_outbox_t *ob, const char *event_id, const char *topic,
                     const char *key, const char *aggregatetype,
                     const char *aggregateid, const char *type,
-                    const void *payload, size_t len, json_t *headers)
+                    const void *payload, size_t len, const char *headers,
+                    size_t headers_len)
 {
-    char *enc = b64(payload, len);
-    json_t *row = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s}",
-                            "event_id", event_id, "aggregatetype",
-                            aggregatetype, "aggregateid", aggregateid, "type",
-                            type, "topic", topic, "key", key, "headers",
-                            headers, "payload", enc);
-    free(enc);
-    if (row == NULL)
-        abort();
-    json_array_append_new(ob->rows, row);
+    brr_jbuf_t *b = &ob->rows;
+    brr_jbuf_putc(b, ob->n == 0 ? '[' : ',');
+    brr_jbuf_putc(b, '{');
+    put_field(b, "event_id", event_id);
+    put_field(b, "aggregatetype", aggregatetype);
+    put_field(b, "aggregateid", aggregateid);
+    put_field(b, "type", type);
+    put_field(b, "topic", topic);
+    put_field(b, "key", key);
+    brr_jbuf_puts(b, "\"headers\":");
+    brr_jbuf_put(b, headers, headers_len);
+    brr_jbuf_puts(b, ",\"payload\":\"");
+    /* base64 straight into the buffer (EVP_EncodeBlock adds the NUL) */
+    EVP_EncodeBlock((unsigned char *)brr_jbuf_extend(b, 4 * ((len + 2) / 3)),
+                    payload, (int)len);
+    brr_jbuf_puts(b, "\"}");
+    ob->n++;
 }
 
 void brr_outbox_add(brr_outbox_t *ob, const char *topic, const char *key,
@@ -97,8 +116,9 @@ void brr_outbox_add(brr_outbox_t *ob, const char *topic, const char *key,
     char now[40];
     char cetype[160];
     size_t len = protobuf_c_message_get_packed_size(msg);
-    uint8_t *buf = malloc(len ? len : 1);
-    json_t *h;
+    uint8_t stackbuf[1024];
+    uint8_t *buf = len <= sizeof(stackbuf) ? stackbuf : malloc(len);
+    brr_jbuf_t h;
 
     if (buf == NULL)
         abort();
@@ -106,15 +126,22 @@ void brr_outbox_add(brr_outbox_t *ob, const char *topic, const char *key,
     brr_uuid_v7_str(id);
     brr_rfc3339_now(now, sizeof(now));
     snprintf(cetype, sizeof(cetype), "nl.rijksoverheid.brr.%s", type);
-    h = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "ce_specversion",
-                  "1.0", "ce_id", id, "ce_source", ob->source, "ce_type",
-                  cetype, "ce_time", now, "ce_subject", aggregateid,
-                  "content-type", "application/protobuf");
+    brr_jbuf_init(&h);
+    brr_jbuf_putc(&h, '{');
+    put_field(&h, "ce_specversion", "1.0");
+    put_field(&h, "ce_id", id);
+    put_field(&h, "ce_source", ob->source);
+    put_field(&h, "ce_type", cetype);
+    put_field(&h, "ce_time", now);
+    put_field(&h, "ce_subject", aggregateid);
     if (traceparent != NULL && traceparent[0] != '\0')
-        json_object_set_new(h, "traceparent", json_string(traceparent));
-    add_row(ob, id, topic, key, aggregatetype, aggregateid, type, buf, len,
-            h);
-    free(buf);
+        put_field(&h, "traceparent", traceparent);
+    brr_jbuf_puts(&h, "\"content-type\":\"application/protobuf\"}");
+    add_row(ob, id, topic, key, aggregatetype, aggregateid, type, buf, len, h.p,
+            h.len);
+    brr_jbuf_free(&h);
+    if (buf != stackbuf)
+        free(buf);
     if (id_out != NULL)
         memcpy(id_out, id, sizeof(id));
 }
@@ -126,38 +153,43 @@ void brr_outbox_add_raw(brr_outbox_t *ob, const char *topic, const char *key,
 {
     char id[BRR_UUID_STRLEN + 1];
     json_t *h = json_loads(headers_json, 0, NULL);
+    char *text;
     if (h == NULL || !json_is_object(h)) {
         json_decref(h);
         h = json_object();
     }
+    /* re-serialised: only a valid object reaches the statement */
+    text = json_dumps(h, JSON_COMPACT);
+    json_decref(h);
+    if (text == NULL)
+        abort();
     brr_uuid_v7_str(id);
     add_row(ob, id, topic, key, aggregatetype, aggregateid, type, payload, len,
-            h);
+            text, strlen(text));
+    free(text);
 }
 
 size_t brr_outbox_count(const brr_outbox_t *ob)
 {
-    return json_array_size(ob->rows);
+    return ob->n;
 }
 
 void brr_outbox_queue(brr_outbox_t *ob, brr_pg_pipe_t *pp)
 {
-    char *doc;
     const char *params[1];
-    if (json_array_size(ob->rows) == 0)
+    if (ob->n == 0)
         return;
-    doc = json_dumps(ob->rows, JSON_COMPACT);
-    if (doc == NULL)
-        abort();
-    params[0] = doc;
-    brr_pg_pipe_add(pp, ob->insert_sql, 1, params, NULL, NULL);
-    free(doc);
-    json_array_clear(ob->rows);
+    brr_jbuf_putc(&ob->rows, ']');
+    params[0] = brr_jbuf_cstr(&ob->rows);
+    brr_pg_pipe_add_prepared(pp, ob->insert_name, ob->insert_sql, 1, params,
+                             NULL, NULL);
+    brr_outbox_clear(ob);
 }
 
 void brr_outbox_clear(brr_outbox_t *ob)
 {
-    json_array_clear(ob->rows);
+    brr_jbuf_reset(&ob->rows);
+    ob->n = 0;
 }
 
 /* ---- relay -------------------------------------------------------------- */
@@ -223,17 +255,72 @@ static int relay_lock(brr_relay_t *rl)
     return 0;
 }
 
+/* A JSON string at *p without escapes (the common case of our header
+ * values): its start and length, *p moved past it.  0 when it has an
+ * escape or is not a string. */
+static int plain_string(const char **p, const char **s, size_t *n)
+{
+    const char *q = *p;
+    if (*q != '"')
+        return 0;
+    *s = ++q;
+    while (*q != '"') {
+        if (*q == '\\' || *q == '\0')
+            return 0;
+        q++;
+    }
+    *n = (size_t)(q - *s);
+    *p = q + 1;
+    return 1;
+}
+
+static const char *skip_ws(const char *p)
+{
+    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+        p++;
+    return p;
+}
+
+/* The headers of text, a flat JSON object of strings as PostgreSQL prints
+ * jsonb.  Read by hand when no value needs unescaping (a jansson tree per
+ * published row was a visible share of a busy relay), else by jansson.
+ * Values that are not strings are left out either way. */
 static rd_kafka_headers_t *headers_from_json(const char *text)
 {
     rd_kafka_headers_t *h = rd_kafka_headers_new(8);
-    json_t *obj = json_loads(text, 0, NULL);
-    const char *k;
-    json_t *v;
-    json_object_foreach(obj, k, v)
+    const char *p = skip_ws(text), *k, *v;
+    size_t kn, vn;
+    json_t *obj, *jv;
+    const char *jk;
+
+    if (*p == '{') {
+        p = skip_ws(p + 1);
+        if (*p == '}' && *skip_ws(p + 1) == '\0')
+            return h;
+        for (;;) {
+            if (!plain_string(&p, &k, &kn) || *(p = skip_ws(p)) != ':')
+                break;
+            p = skip_ws(p + 1);
+            if (!plain_string(&p, &v, &vn))
+                break;
+            rd_kafka_header_add(h, k, (ssize_t)kn, v, (ssize_t)vn);
+            p = skip_ws(p);
+            if (*p == '}' && *skip_ws(p + 1) == '\0')
+                return h;
+            if (*p != ',')
+                break;
+            p = skip_ws(p + 1);
+        }
+    }
+    /* not the plain form: start over with the real parser */
+    rd_kafka_headers_destroy(h);
+    h = rd_kafka_headers_new(8);
+    obj = json_loads(text, 0, NULL);
+    json_object_foreach(obj, jk, jv)
     {
-        if (json_is_string(v))
-            rd_kafka_header_add(h, k, -1, json_string_value(v),
-                                (ssize_t)json_string_length(v));
+        if (json_is_string(jv))
+            rd_kafka_header_add(h, jk, -1, json_string_value(jv),
+                                (ssize_t)json_string_length(jv));
     }
     json_decref(obj);
     return h;
@@ -254,8 +341,8 @@ static int relay_finish(brr_relay_t *rl)
     for (size_t i = 0; i < rl->n; i++) {
         if (rl->acked[i] != 1)
             continue;
-        len += (size_t)snprintf(arr + len, cap - len, "%s%lld",
-                                ok ? "," : "", rl->ids[i]);
+        len += (size_t)snprintf(arr + len, cap - len, "%s%lld", ok ? "," : "",
+                                rl->ids[i]);
         ok++;
     }
     arr[len++] = '}';
@@ -374,8 +461,8 @@ static void relay_schedule(brr_relay_t *rl, uint64_t ms)
 }
 
 int brr_relay_start(uv_loop_t *loop, const char *dsn, const char *schema,
-                    const char *brokers, const char *client_id,
-                    int retention_s, brr_relay_t **out)
+                    const char *brokers, const char *client_id, int retention_s,
+                    brr_relay_t **out)
 {
     brr_relay_t *rl = calloc(1, sizeof(*rl));
     char sql[512];

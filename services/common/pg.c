@@ -17,6 +17,10 @@ struct brr_pg {
     PGconn *conn;
     char *dsn;
     char *app_name;
+    /* names of the statements prepared on this connection (a new
+     * connection has none) */
+    char **prepared;
+    size_t nprepared, capprepared;
 };
 
 static void *xmalloc(size_t n)
@@ -35,11 +39,39 @@ static char *xstrdup(const char *s)
     return p;
 }
 
+static void forget_prepared(brr_pg_t *pg)
+{
+    for (size_t i = 0; i < pg->nprepared; i++)
+        free(pg->prepared[i]);
+    pg->nprepared = 0;
+}
+
+static int is_prepared(const brr_pg_t *pg, const char *name)
+{
+    for (size_t i = 0; i < pg->nprepared; i++)
+        if (strcmp(pg->prepared[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+static void add_prepared(brr_pg_t *pg, const char *name)
+{
+    if (pg->nprepared == pg->capprepared) {
+        pg->capprepared = pg->capprepared ? 2 * pg->capprepared : 8;
+        pg->prepared =
+            realloc(pg->prepared, pg->capprepared * sizeof(*pg->prepared));
+        if (pg->prepared == NULL)
+            abort();
+    }
+    pg->prepared[pg->nprepared++] = xstrdup(name);
+}
+
 static int pg_open(brr_pg_t *pg)
 {
     const char *keys[] = {"dbname", "application_name", NULL};
     const char *vals[] = {pg->dsn, pg->app_name, NULL};
 
+    forget_prepared(pg); /* they lived in the old session */
     if (pg->conn != NULL)
         PQfinish(pg->conn);
     /* expand_dbname=1: the dsn is a full conninfo string. */
@@ -62,6 +94,8 @@ int brr_pg_connect(const char *dsn, const char *app_name, brr_pg_t **out)
 {
     brr_pg_t *pg = xmalloc(sizeof(*pg));
     pg->conn = NULL;
+    pg->prepared = NULL;
+    pg->nprepared = pg->capprepared = 0;
     pg->dsn = xstrdup(dsn);
     pg->app_name = xstrdup(app_name ? app_name : "brr");
     *out = pg;
@@ -74,6 +108,8 @@ void brr_pg_close(brr_pg_t *pg)
         return;
     if (pg->conn != NULL)
         PQfinish(pg->conn);
+    forget_prepared(pg);
+    free(pg->prepared);
     free(pg->dsn);
     free(pg->app_name);
     free(pg);
@@ -200,6 +236,7 @@ void brr_pg_rollback(brr_pg_t *pg)
 
 typedef struct {
     char *sql;
+    char *name; /* NULL: unnamed (parsed and planned on every run) */
     int nparams;
     char **params;
     brr_pg_result_cb cb;
@@ -227,6 +264,7 @@ static void pipe_clear(brr_pg_pipe_t *pp)
             free(s->params[j]);
         free(s->params);
         free(s->sql);
+        free(s->name);
     }
     pp->n = 0;
 }
@@ -248,6 +286,14 @@ size_t brr_pg_pipe_count(const brr_pg_pipe_t *pp)
 void brr_pg_pipe_add(brr_pg_pipe_t *pp, const char *sql, int nparams,
                      const char *const *params, brr_pg_result_cb cb, void *arg)
 {
+    brr_pg_pipe_add_prepared(pp, NULL, sql, nparams, params, cb, arg);
+}
+
+void brr_pg_pipe_add_prepared(brr_pg_pipe_t *pp, const char *name,
+                              const char *sql, int nparams,
+                              const char *const *params, brr_pg_result_cb cb,
+                              void *arg)
+{
     pipe_stmt_t *s;
 
     if (pp->n == pp->cap) {
@@ -258,6 +304,7 @@ void brr_pg_pipe_add(brr_pg_pipe_t *pp, const char *sql, int nparams,
     }
     s = &pp->v[pp->n++];
     s->sql = xstrdup(sql);
+    s->name = name != NULL ? xstrdup(name) : NULL;
     s->nparams = nparams;
     s->params = xmalloc(sizeof(char *) * (size_t)(nparams ? nparams : 1));
     for (int j = 0; j < nparams; j++)
@@ -271,6 +318,9 @@ int brr_pg_pipe_run(brr_pg_t *pg, brr_pg_pipe_t *pp)
     int rc = 0;
     size_t sent = 0;
     PGconn *c = pg->conn;
+    /* per request sent: the statement's index, or -1 - index for the Parse
+     * of a named statement not yet prepared on this connection */
+    long *what;
 
     if (pp->n == 0)
         return 0;
@@ -282,20 +332,35 @@ int brr_pg_pipe_run(brr_pg_t *pg, brr_pg_pipe_t *pp)
         pipe_clear(pp);
         return brr_pg_classify(pg, NULL);
     }
-    for (size_t i = 0; i < pp->n; i++) {
+    what = xmalloc(2 * pp->n * sizeof(*what));
+    for (size_t i = 0; i < pp->n && rc == 0; i++) {
         pipe_stmt_t *s = &pp->v[i];
-        if (PQsendQueryParams(c, s->sql, s->nparams, NULL,
-                              (const char *const *)s->params, NULL, NULL,
-                              0) != 1) {
+        const char *const *params = (const char *const *)s->params;
+        int prepare = s->name != NULL && !is_prepared(pg, s->name);
+        /* the same name earlier in this run is being prepared already */
+        for (size_t j = 0; prepare && j < i; j++)
+            if (pp->v[j].name != NULL && strcmp(pp->v[j].name, s->name) == 0)
+                prepare = 0;
+        if (prepare) {
+            if (PQsendPrepare(c, s->name, s->sql, s->nparams, NULL) != 1) {
+                rc = brr_pg_classify(pg, NULL);
+                break;
+            }
+            what[sent++] = -1 - (long)i;
+        }
+        if ((s->name != NULL ? PQsendQueryPrepared(c, s->name, s->nparams,
+                                                   params, NULL, NULL, 0)
+                             : PQsendQueryParams(c, s->sql, s->nparams, NULL,
+                                                 params, NULL, NULL, 0)) != 1) {
             rc = brr_pg_classify(pg, NULL);
             break;
         }
-        sent++;
+        what[sent++] = (long)i;
     }
     if (PQpipelineSync(c) != 1 && rc == 0)
         rc = brr_pg_classify(pg, NULL);
 
-    /* Collect: each statement yields its result then NULL; after an error
+    /* Collect: each request yields its result then NULL; after an error
      * the rest come back PGRES_PIPELINE_ABORTED; the sync ends it. */
     for (size_t i = 0; i < sent; i++) {
         PGresult *res = PQgetResult(c);
@@ -309,13 +374,17 @@ int brr_pg_pipe_run(brr_pg_t *pg, brr_pg_pipe_t *pp)
         } else if (!result_ok(res)) {
             if (rc == 0)
                 rc = brr_pg_classify(pg, res);
-        } else if (pp->v[i].cb != NULL) {
-            pp->v[i].cb(pp->v[i].arg, res);
+        } else if (what[i] < 0) {
+            /* prepared for the session: a rollback does not undo it */
+            add_prepared(pg, pp->v[-1 - what[i]].name);
+        } else if (pp->v[what[i]].cb != NULL) {
+            pp->v[what[i]].cb(pp->v[what[i]].arg, res);
         }
         PQclear(res);
-        res = PQgetResult(c); /* the NULL that ends this statement */
+        res = PQgetResult(c); /* the NULL that ends this request */
         PQclear(res);
     }
+    free(what);
     for (;;) {
         PGresult *res = PQgetResult(c);
         if (res == NULL)

@@ -70,6 +70,14 @@ void brr_pg_pipe_free(brr_pg_pipe_t *pp);
 /* Queues a statement; nparams text parameters (NULL for SQL NULL). */
 void brr_pg_pipe_add(brr_pg_pipe_t *pp, const char *sql, int nparams,
                      const char *const *params, brr_pg_result_cb cb, void *arg);
+/* Queues a statement that is parsed and planned once per connection: the
+ * first run on a connection sends it to be prepared under name (one name
+ * per sql text, e.g. "intake_keys"), later runs only bind and execute it.
+ * A reconnect forgets what was prepared. */
+void brr_pg_pipe_add_prepared(brr_pg_pipe_t *pp, const char *name,
+                              const char *sql, int nparams,
+                              const char *const *params, brr_pg_result_cb cb,
+                              void *arg);
 /* Queues sql with one parameter, the JSON array rows as compact text
  * (for set-based writes through json_to_recordset); nothing when rows is
  * empty. */

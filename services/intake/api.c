@@ -31,10 +31,16 @@
  * keeps reading, validating and answering requests while the database
  * syncs, and up to BRR_INTAKE_COMMITTERS batches are in flight.  A
  * committer's thread touches only its batch and connection: requests are
- * answered, metrics counted and the relay kicked back on the loop.
+ * answered, metrics counted and the relay kicked back on the loop.  A batch
+ * is four set-based statements whatever its size (claim the keys and find
+ * the citizens; the applications; the outbox rows; the keys held by
+ * others, only when some are), each prepared once per connection and fed
+ * one JSON document written as text, and a second committer waits a little
+ * for a batch worth its fixed cost (batch_due).
  */
 #include "api.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +65,7 @@
 #define KEY_MAX 128
 #define MAX_CHANNELS 16
 #define MAX_COMMITTERS 8
+#define MAX_BATCH_WAIT_NS 10000000 /* 10 ms: see batch_due() */
 
 typedef struct pending {
     struct pending *next;
@@ -69,9 +76,8 @@ typedef struct pending {
     char hash[65];
     char app_id[BRR_UUID_STRLEN + 1];
     char traceparent[64];
-    intake_app_t app;
     unsigned char pseudonym[32];
-    char pseudonym_hex[67];
+    uint64_t t_ns; /* queued at (uv_hrtime) */
     /* filled by the flush */
     int won; /* this request's Idempotency-Key row was inserted */
     char citizen_ref[BRR_UUID_STRLEN + 1];
@@ -79,6 +85,7 @@ typedef struct pending {
     int replayed;
     char *response;           /* malloc'd JSON */
     struct pending *same_key; /* an earlier request in this batch */
+    intake_app_t app;         /* last: pending_get() zeroes what is before */
 } pending_t;
 
 typedef struct {
@@ -87,7 +94,10 @@ typedef struct {
     brr_pg_pipe_t *pp;
     brr_outbox_t *ob;
     pending_t *list;
-    size_t n;
+    pending_t **arr; /* the batch by position ("i" in its documents) */
+    size_t n, cap;
+    /* the batch's documents, kept from batch to batch */
+    brr_jbuf_t keys, apps, scratch;
     int busy;
     int rc;
     uint64_t t0;
@@ -106,7 +116,8 @@ static struct {
     uv_timer_t flush_timer;
     pending_t *head, **tail;
     size_t npending;
-    brr_pg_pipe_t *pp; /* post_pause's, on the loop */
+    uint64_t commit_ewma_ns; /* recent time to commit a batch */
+    brr_pg_pipe_t *pp;       /* post_pause's, on the loop */
     committer_t committers[MAX_COMMITTERS];
     size_t ncommitters, nbusy;
     int stopping;
@@ -283,20 +294,43 @@ static int idempotency_key(h2o_req_t *req, char out[KEY_MAX + 1])
     return 1;
 }
 
-static char *hex(const unsigned char *b, size_t n, char *out)
+/* ---- the batcher -------------------------------------------------------- */
+
+/* Requests answered go back here for the next one: a pending_t is large
+ * (the parsed application with room for every claim) and one is used per
+ * request. */
+static pending_t *spare;
+static size_t nspare;
+#define MAX_SPARE 4096
+
+static pending_t *pending_get(void)
 {
-    static const char hx[] = "0123456789abcdef";
-    out[0] = '\\';
-    out[1] = 'x';
-    for (size_t i = 0; i < n; i++) {
-        out[2 + 2 * i] = hx[b[i] >> 4];
-        out[3 + 2 * i] = hx[b[i] & 15];
+    pending_t *p = spare;
+    if (p != NULL) {
+        spare = p->next;
+        nspare--;
+        memset(p, 0, offsetof(pending_t, app));
+        return p;
     }
-    out[2 + 2 * n] = '\0';
-    return out;
+    if ((p = malloc(sizeof(*p))) == NULL)
+        abort();
+    memset(p, 0, offsetof(pending_t, app));
+    return p;
 }
 
-/* ---- the batcher -------------------------------------------------------- */
+/* Wipes what is personal and keeps (or frees) the memory. */
+static void pending_put(pending_t *p)
+{
+    OPENSSL_cleanse(p->app.bsn, sizeof(p->app.bsn));
+    OPENSSL_cleanse(&p->app.personal, sizeof(p->app.personal));
+    if (nspare == MAX_SPARE) {
+        free(p);
+        return;
+    }
+    p->next = spare;
+    spare = p;
+    nspare++;
+}
 
 static void on_cancel(void *arg)
 {
@@ -342,62 +376,112 @@ static void finish_all(pending_t *list)
             brr_counter_inc(api.replayed);
         free(fallback);
         free(list->response);
-        OPENSSL_cleanse(list->app.bsn, sizeof(list->app.bsn));
-        OPENSSL_cleanse(&list->app.personal, sizeof(list->app.personal));
-        free(list);
+        pending_put(list);
         list = next;
     }
 }
 
-static pending_t *find_key(pending_t *list, const char *ch, const char *key)
+/* The request at position i of the committer's batch (a row's "i"), or
+ * NULL when i is not one. */
+static pending_t *batch_at(committer_t *c, const char *i)
 {
-    for (pending_t *p = list; p; p = p->next)
-        if (p->same_key == NULL && strcmp(p->channel, ch) == 0 &&
-            strcmp(p->key, key) == 0)
-            return p;
-    return NULL;
+    char *end;
+    unsigned long v = strtoul(i, &end, 10);
+    return *end == '\0' && v < c->n ? c->arr[v] : NULL;
 }
 
-/* RETURNING of the key insert: these requests own their key. */
+static int hex_nibble(char h)
+{
+    return h >= '0' && h <= '9'   ? h - '0'
+           : h >= 'a' && h <= 'f' ? h - 'a' + 10
+                                  : -1;
+}
+
+/* 32 bytes from 64 lower-case hex digits; 0 when s is not that. */
+static int unhex32(const char *s, unsigned char out[32])
+{
+    for (size_t i = 0; i < 32; i++) {
+        int hi = hex_nibble(s[2 * i]),
+            lo = hi < 0 ? -1 : hex_nibble(s[2 * i + 1]);
+        if (lo < 0)
+            return 0;
+        out[i] = (unsigned char)(hi << 4 | lo);
+    }
+    return s[64] == '\0';
+}
+
+static size_t pseudonym_slot(const unsigned char *ps, size_t mask)
+{
+    uint32_t h;
+    memcpy(&h, ps, sizeof(h)); /* an HMAC: its bytes are already uniform */
+    return h & mask;
+}
+
+/* SQL_CLAIM's rows: the requests that won their key, and their citizens
+ * paired to them by pseudonym (through a table of the batch's size). */
 static void collect_won(void *arg, const PGresult *res)
 {
-    for (int i = 0; i < PQntuples(res); i++) {
-        pending_t *p =
-            find_key(arg, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
-        if (p != NULL)
-            p->won = 1;
+    committer_t *c = arg;
+    size_t cap = 16, mask;
+    int *tab; /* row of a citizen + 1, 0 free */
+    unsigned char(*ps)[32];
+    int nrows = PQntuples(res);
+
+    while (cap < 2 * (size_t)nrows)
+        cap *= 2;
+    mask = cap - 1;
+    tab = calloc(cap, sizeof(*tab));
+    ps = malloc(((size_t)nrows + 1) * sizeof(*ps));
+    if (tab == NULL || ps == NULL)
+        abort();
+    for (int r = 0; r < nrows; r++) {
+        const char *v = PQgetvalue(res, r, 1);
+        if (PQgetvalue(res, r, 0)[0] == 'w') {
+            pending_t *p = batch_at(c, v);
+            if (p != NULL)
+                p->won = 1;
+        } else if (strlen(v) == BRR_UUID_STRLEN + 64 &&
+                   unhex32(v + BRR_UUID_STRLEN, ps[r])) {
+            size_t at = pseudonym_slot(ps[r], mask);
+            while (tab[at] != 0)
+                at = (at + 1) & mask;
+            tab[at] = r + 1;
+        }
     }
+    for (size_t i = 0; i < c->n; i++) {
+        pending_t *p = c->arr[i];
+        if (!p->won)
+            continue;
+        for (size_t at = pseudonym_slot(p->pseudonym, mask); tab[at] != 0;
+             at = (at + 1) & mask) {
+            int r = tab[at] - 1;
+            if (memcmp(ps[r], p->pseudonym, 32) == 0) {
+                memcpy(p->citizen_ref, PQgetvalue(res, r, 1), BRR_UUID_STRLEN);
+                p->citizen_ref[BRR_UUID_STRLEN] = '\0';
+                break;
+            }
+        }
+    }
+    free(tab);
+    free(ps);
 }
 
 /* The rows of the keys that were there before: the same body replays the
  * original answer, another body is refused. */
 static void collect_keys(void *arg, const PGresult *res)
 {
-    for (int i = 0; i < PQntuples(res); i++) {
-        pending_t *p =
-            find_key(arg, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
+    for (int r = 0; r < PQntuples(res); r++) {
+        pending_t *p = batch_at(arg, PQgetvalue(res, r, 0));
         if (p == NULL || p->won)
             continue;
-        if (strcmp(p->hash, PQgetvalue(res, i, 2)) == 0) {
-            p->status = atoi(PQgetvalue(res, i, 3));
-            p->response = strdup(PQgetvalue(res, i, 4));
+        if (strcmp(p->hash, PQgetvalue(res, r, 1)) == 0) {
+            p->status = atoi(PQgetvalue(res, r, 2));
+            p->response = strdup(PQgetvalue(res, r, 3));
             p->replayed = 1;
         } else {
             p->status = 422;
             p->response = reused_key_problem();
         }
-    }
-}
-
-static void collect_citizens(void *arg, const PGresult *res)
-{
-    pending_t *list = arg;
-    for (int i = 0; i < PQntuples(res); i++) {
-        const char *hx = PQgetvalue(res, i, 1);
-        for (pending_t *p = list; p; p = p->next)
-            if (strcmp(p->pseudonym_hex, hx) == 0)
-                snprintf(p->citizen_ref, sizeof(p->citizen_ref), "%s",
-                         PQgetvalue(res, i, 0));
     }
 }
 
@@ -409,28 +493,100 @@ static char *accepted_response(const pending_t *p)
     return strdup(buf);
 }
 
-static void queue_text(brr_pg_pipe_t *pp, const char *sql, const char *doc,
-                       brr_pg_result_cb cb, void *arg)
+/* The batch's statements, prepared once per committer connection.  Each
+ * reads one JSON document of rows in which "i" is the request's position
+ * in the batch; results name requests by it. */
+
+/* Claims the Idempotency-Keys and finds or creates the citizens of the
+ * requests that won their key.  Answers one row ('w', i) per request that
+ * won its key (i its position in the batch) and one ('c', citizen_ref,
+ * pseudonym in hex) per citizen of theirs; the committer pairs them.  A key
+ * held by a concurrent transaction makes the insert wait for it, so the
+ * same key sent twice at once creates one application; a reused key
+ * stores nothing about the other body's citizen.  The no-op update
+ * returns an existing citizen's row, also one a concurrent batch created
+ * meanwhile.  Keys are inserted in key order and citizens in pseudonym
+ * order, every key before any citizen (the sort before the citizens'
+ * insert reads all of ins first), so concurrent batches cannot deadlock. */
+#define SQL_CLAIM                                                              \
+    "WITH x AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(i int, "      \
+    "channel text, key text, hash text, app_id text, citizen_ref uuid, "       \
+    "pseudonym text, bsn_enc text, bsn_key_id text)), ins AS (INSERT INTO "    \
+    "intake.idempotency_keys (channel, key, request_hash, status, response) "  \
+    "SELECT channel, key, decode(hash, 'hex'), 202, "                          \
+    "jsonb_build_object('application_id', app_id, 'status', 'ONTVANGEN') "     \
+    "FROM x ORDER BY channel, key ON CONFLICT DO NOTHING RETURNING channel, "  \
+    "key), won AS (SELECT x.* FROM x JOIN ins USING (channel, key)), c AS "    \
+    "(INSERT INTO intake.citizens (citizen_ref, pseudonym, bsn_enc, "          \
+    "bsn_key_id) SELECT DISTINCT ON (pseudonym) citizen_ref, "                 \
+    "decode(pseudonym, 'hex'), decode(bsn_enc, 'hex'), bsn_key_id FROM won "   \
+    "ORDER BY pseudonym ON CONFLICT (pseudonym) DO UPDATE SET pseudonym = "    \
+    "excluded.pseudonym RETURNING citizen_ref, pseudonym) SELECT 'w', "        \
+    "i::text FROM won UNION ALL SELECT 'c', citizen_ref::text || "             \
+    "encode(pseudonym, 'hex') FROM c"
+
+/* The keys some other request holds: their hash and answer. */
+#define SQL_KEYS_HELD                                                          \
+    "SELECT x.i, encode(k.request_hash, 'hex'), k.status, k.response::text "   \
+    "FROM jsonb_to_recordset($1::jsonb) AS x(i int, channel text, key text) "  \
+    "JOIN intake.idempotency_keys k USING (channel, key)"
+
+#define SQL_APPLICATIONS                                                       \
+    "INSERT INTO intake.applications (application_id, citizen_ref, channel, "  \
+    "kind, body, personal_enc, personal_key_id) SELECT application_id, "       \
+    "citizen_ref, channel, kind, body, decode(personal_enc, 'hex'), "          \
+    "personal_key_id FROM jsonb_to_recordset($1::jsonb) AS x(application_id "  \
+    "uuid, citizen_ref uuid, channel text, kind text, body jsonb, "            \
+    "personal_enc text, personal_key_id text)"
+
+/* "name": as the start of a member. */
+static void put_key(brr_jbuf_t *b, const char *name)
 {
-    const char *p1[1] = {doc};
-    brr_pg_pipe_add(pp, sql, 1, p1, cb, arg);
+    brr_jbuf_putc(b, '"');
+    brr_jbuf_puts(b, name);
+    brr_jbuf_puts(b, "\":");
 }
 
-static void queue_doc(brr_pg_pipe_t *pp, const char *sql, json_t *doc_json,
-                      brr_pg_result_cb cb, void *arg)
+/* "name":"value", */
+static void put_str(brr_jbuf_t *b, const char *name, const char *value)
 {
-    char *doc = json_dumps(doc_json, JSON_COMPACT);
-    queue_text(pp, sql, doc, cb, arg);
-    free(doc);
+    put_key(b, name);
+    brr_jbuf_str(b, value);
+    brr_jbuf_putc(b, ',');
 }
 
-/* The event and the rows of one accepted application. */
-static int add_accepted(committer_t *c, pending_t *p, int64_t now_ms,
-                        json_t *apps)
+/* Opens row i of a document: "[" or "," then {"i":n, */
+static void open_row(brr_jbuf_t *b, size_t i)
+{
+    brr_jbuf_puts(b, b->len == 0 ? "[{\"i\":" : ",{\"i\":");
+    brr_jbuf_int(b, (int64_t)i);
+    brr_jbuf_putc(b, ',');
+}
+
+/* Closes a row whose last member ended with ','. */
+static void close_row(brr_jbuf_t *b)
+{
+    b->p[b->len - 1] = '}';
+}
+
+/* Queues the statement on doc when it has rows. */
+static void queue_doc(committer_t *c, const char *name, const char *sql,
+                      brr_jbuf_t *doc, brr_pg_result_cb cb)
+{
+    const char *p1[1];
+    if (doc->len == 0)
+        return;
+    brr_jbuf_putc(doc, ']');
+    p1[0] = brr_jbuf_cstr(doc);
+    brr_pg_pipe_add_prepared(c->pp, name, sql, 1, p1, cb, c);
+}
+
+/* The event and the row of one accepted application. */
+static int add_accepted(committer_t *c, pending_t *p, int64_t now_ms)
 {
     Brr__V1__Application a = BRR__V1__APPLICATION__INIT;
     Brr__V1__Claim *cl[INTAKE_MAX_CLAIMS], cls[INTAKE_MAX_CLAIMS];
-    json_t *row, *personal;
+    brr_jbuf_t *b = &c->apps;
     a.application_id = p->app_id;
     a.citizen_ref = p->citizen_ref;
     a.channel = p->channel;
@@ -459,60 +615,60 @@ static int add_accepted(committer_t *c, pending_t *p, int64_t now_ms,
     brr_outbox_add(c->ob, TOPIC_APPLICATIONS, p->citizen_ref, "application",
                    p->app_id, "application.submitted", &a.base,
                    p->traceparent[0] ? p->traceparent : NULL, NULL);
-    row = json_pack("{s:s, s:s, s:s, s:s, s:o}", "application_id", p->app_id,
-                    "citizen_ref", p->citizen_ref, "channel", p->channel,
-                    "kind", p->app.maatwerk ? "maatwerk" : "standard", "body",
-                    intake_app_public_json(&p->app));
+
+    brr_jbuf_putc(b, b->len == 0 ? '[' : ',');
+    brr_jbuf_putc(b, '{');
+    put_str(b, "application_id", p->app_id);
+    put_str(b, "citizen_ref", p->citizen_ref);
+    put_str(b, "channel", p->channel);
+    put_str(b, "kind", p->app.maatwerk ? "maatwerk" : "standard");
+    put_key(b, "body");
+    intake_app_public_write(&p->app, b);
     /* Contact details and refund account: sealed with the application id
      * as context, never in the body, the event or a log line. */
-    if ((personal = intake_app_personal_json(&p->app)) != NULL) {
-        char *plain = json_dumps(personal, JSON_COMPACT);
-        size_t n = strlen(plain);
+    brr_jbuf_reset(&c->scratch);
+    if (intake_app_personal_write(&p->app, &c->scratch)) {
+        size_t n = c->scratch.len;
         unsigned char *enc = malloc(n + INTAKE_SEAL_OVERHEAD);
-        char *enc_hex = malloc(2 * (n + INTAKE_SEAL_OVERHEAD) + 3);
         int rc;
-        if (enc == NULL || enc_hex == NULL)
+        if (enc == NULL)
             abort();
-        rc = intake_seal(&api.conf.keys, p->app_id, plain, n, enc);
-        OPENSSL_cleanse(plain, n);
-        free(plain);
-        json_decref(personal);
-        if (rc == 0)
-            json_object_set_new(
-                row, "personal_enc",
-                json_string(hex(enc, n + INTAKE_SEAL_OVERHEAD, enc_hex)));
-        free(enc);
-        free(enc_hex);
+        rc = intake_seal(&api.conf.keys, p->app_id, c->scratch.p, n, enc);
+        OPENSSL_cleanse(c->scratch.p, n);
+        brr_jbuf_reset(&c->scratch);
         if (rc != 0) {
-            json_decref(row);
+            free(enc);
             return rc;
         }
-        json_object_set_new(row, "personal_key_id",
-                            json_string(api.conf.keys.current.id));
+        brr_jbuf_puts(b, ",\"personal_enc\":\"");
+        brr_jbuf_hex(b, enc, n + INTAKE_SEAL_OVERHEAD);
+        brr_jbuf_puts(b, "\",");
+        put_str(b, "personal_key_id", api.conf.keys.current.id);
+        close_row(b);
+        free(enc);
+    } else {
+        brr_jbuf_putc(b, '}');
     }
-    json_array_append_new(apps, row);
     return 0;
 }
 
 /* One transaction for a batch, two round trips; runs on a committer's
- * thread.  Round trip 1 claims the Idempotency-Keys first (a key held by
- * a concurrent transaction makes this one wait for it, so the same key
- * sent twice at once creates one application), reads the keys that were
- * there before, and finds or creates the citizens; round trip 2 inserts
- * the applications and their events and commits.  Rows are inserted in
- * key order so concurrent batches cannot deadlock. */
+ * thread.  Round trip 1 claims the Idempotency-Keys and finds or creates
+ * the citizens (one statement); round trip 2 reads the keys held by earlier
+ * requests (only when some were), inserts the applications and their events and
+ * commits. The documents are written as text into the committer's buffers. */
 static int flush_batch(committer_t *c)
 {
-    pending_t *list = c->list;
-    brr_pg_t *pg = c->pg;
-    json_t *keys = json_array(), *citizens = json_array(), *apps = json_array();
-    char *keys_doc = NULL;
-    int rc;
+    brr_jbuf_t *keys = &c->keys;
+    int rc, held = 0;
     int64_t now_ms = brr_now_ms();
 
-    for (pending_t *p = list; p; p = p->next) {
+    brr_jbuf_reset(keys);
+    brr_jbuf_reset(&c->apps);
+    for (size_t i = 0; i < c->n; i++) {
+        pending_t *p = c->arr[i];
         unsigned char enc[37];
-        char enc_hex[80], ref[BRR_UUID_STRLEN + 1];
+        char ref[BRR_UUID_STRLEN + 1];
         brr_uuid_t u;
         if (p->same_key != NULL)
             continue;
@@ -522,98 +678,87 @@ static int flush_batch(committer_t *c)
         }
         brr_uuid_v4(&u);
         brr_uuid_format(&u, ref);
-        json_array_append_new(
-            keys,
-            json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s}}", "channel",
-                      p->channel, "key", p->key, "hash", p->hash, "pseudonym",
-                      p->pseudonym_hex, "response", "application_id", p->app_id,
-                      "status", "ONTVANGEN"));
-        json_array_append_new(
-            citizens,
-            json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "channel",
-                      p->channel, "key", p->key, "hash", p->hash, "citizen_ref",
-                      ref, "pseudonym", p->pseudonym_hex, "bsn_enc",
-                      hex(enc, 37, enc_hex), "bsn_key_id",
-                      api.conf.keys.current.id));
+        open_row(keys, i);
+        put_str(keys, "channel", p->channel);
+        put_str(keys, "key", p->key);
+        put_str(keys, "hash", p->hash);
+        put_str(keys, "app_id", p->app_id);
+        put_str(keys, "citizen_ref", ref);
+        put_key(keys, "pseudonym");
+        brr_jbuf_putc(keys, '"');
+        brr_jbuf_hex(keys, p->pseudonym, sizeof(p->pseudonym));
+        brr_jbuf_puts(keys, "\",\"bsn_enc\":\"");
+        brr_jbuf_hex(keys, enc, sizeof(enc));
+        brr_jbuf_puts(keys, "\",");
+        put_str(keys, "bsn_key_id", api.conf.keys.current.id);
+        close_row(keys);
     }
-    if ((rc = brr_pg_ensure(pg)) != 0)
+    if ((rc = brr_pg_ensure(c->pg)) != 0)
         goto out;
-    keys_doc = json_dumps(keys, JSON_COMPACT);
     brr_pg_pipe_add(c->pp, "BEGIN", 0, NULL, NULL, NULL);
-    queue_text(c->pp,
-               "INSERT INTO intake.idempotency_keys (channel, key, "
-               "request_hash, status, response) SELECT channel, key, "
-               "decode(hash, 'hex'), 202, response FROM "
-               "jsonb_to_recordset($1::jsonb) AS x(channel text, key text, "
-               "hash text, response jsonb) ORDER BY channel, key "
-               "ON CONFLICT DO NOTHING RETURNING channel, key",
-               keys_doc, collect_won, list);
-    queue_text(c->pp,
-               "SELECT k.channel, k.key, encode(k.request_hash, 'hex'), "
-               "k.status, k.response::text FROM intake.idempotency_keys k "
-               "JOIN jsonb_to_recordset($1::jsonb) AS x(channel text, key "
-               "text) USING (channel, key)",
-               keys_doc, collect_keys, list);
-    /* Only for requests whose key now carries their own body: a reused key
-     * with another body stores nothing about that body's citizen. */
-    queue_doc(c->pp,
-              "INSERT INTO intake.citizens (citizen_ref, pseudonym, "
-              "bsn_enc, bsn_key_id) SELECT x.citizen_ref, "
-              "decode(substr(x.pseudonym, 3), 'hex'), "
-              "decode(substr(x.bsn_enc, 3), 'hex'), x.bsn_key_id "
-              "FROM jsonb_to_recordset($1::jsonb) AS x(channel text, key "
-              "text, hash text, citizen_ref uuid, pseudonym text, bsn_enc "
-              "text, bsn_key_id text) JOIN intake.idempotency_keys k ON "
-              "k.channel = x.channel AND k.key = x.key AND k.request_hash = "
-              "decode(x.hash, 'hex') ORDER BY x.pseudonym "
-              "ON CONFLICT (pseudonym) DO NOTHING",
-              citizens, NULL, NULL);
-    queue_text(c->pp,
-               "SELECT c.citizen_ref::text, '\\x' || "
-               "encode(c.pseudonym, 'hex') FROM intake.citizens c "
-               "JOIN jsonb_to_recordset($1::jsonb) AS x(pseudonym text) "
-               "ON c.pseudonym = decode(substr(x.pseudonym, 3), 'hex')",
-               keys_doc, collect_citizens, list);
-    if ((rc = brr_pg_pipe_run(pg, c->pp)) != 0)
+    queue_doc(c, "intake_claim", SQL_CLAIM, keys, collect_won);
+    if ((rc = brr_pg_pipe_run(c->pg, c->pp)) != 0)
         goto out;
 
-    for (pending_t *p = list; p; p = p->next) {
-        if (p->same_key != NULL || !p->won)
+    brr_jbuf_reset(keys);
+    for (size_t i = 0; i < c->n; i++) {
+        pending_t *p = c->arr[i];
+        if (p->same_key != NULL)
             continue;
+        if (!p->won) {
+            open_row(keys, i);
+            put_str(keys, "channel", p->channel);
+            put_str(keys, "key", p->key);
+            close_row(keys);
+            held++;
+            continue;
+        }
         if (p->citizen_ref[0] == '\0') {
             rc = BRR_EINTERNAL;
             goto out;
         }
-        if ((rc = add_accepted(c, p, now_ms, apps)) != 0)
+        if ((rc = add_accepted(c, p, now_ms)) != 0)
             goto out;
         p->status = 202;
         p->response = accepted_response(p);
     }
-    if (json_array_size(apps) > 0) {
-        queue_doc(c->pp,
-                  "INSERT INTO intake.applications (application_id, "
-                  "citizen_ref, channel, kind, body, personal_enc, "
-                  "personal_key_id) SELECT application_id, citizen_ref, "
-                  "channel, kind, body, decode(substr(personal_enc, 3), "
-                  "'hex'), personal_key_id FROM jsonb_to_recordset($1::jsonb) "
-                  "AS x(application_id uuid, citizen_ref uuid, channel text, "
-                  "kind text, body jsonb, personal_enc text, personal_key_id "
-                  "text)",
-                  apps, NULL, NULL);
+    if (held > 0)
+        queue_doc(c, "intake_keys_held", SQL_KEYS_HELD, keys, collect_keys);
+    if (c->apps.len > 0) {
+        queue_doc(c, "intake_applications", SQL_APPLICATIONS, &c->apps, NULL);
         brr_outbox_queue(c->ob, c->pp);
     }
     brr_pg_pipe_add(c->pp, "COMMIT", 0, NULL, NULL, NULL);
-    rc = brr_pg_pipe_run(pg, c->pp);
+    rc = brr_pg_pipe_run(c->pg, c->pp);
 out:
-    free(keys_doc);
-    json_decref(keys);
-    json_decref(citizens);
-    json_decref(apps);
     if (rc != 0) {
         brr_outbox_clear(c->ob);
-        brr_pg_rollback(pg);
+        brr_pg_rollback(c->pg);
     }
     return rc;
+}
+
+/* Once no batch is in flight after stop: the committers' connections and
+ * buffers, and the spare requests. */
+static void close_committers(void)
+{
+    for (size_t i = 0; i < api.ncommitters; i++) {
+        committer_t *c = &api.committers[i];
+        brr_pg_close(c->pg);
+        brr_pg_pipe_free(c->pp);
+        brr_outbox_free(c->ob);
+        free(c->arr);
+        brr_jbuf_free(&c->keys);
+        brr_jbuf_free(&c->apps);
+        brr_jbuf_free(&c->scratch);
+        memset(c, 0, sizeof(*c));
+    }
+    while (spare != NULL) {
+        pending_t *p = spare;
+        spare = p->next;
+        free(p);
+    }
+    nspare = 0;
 }
 
 static void commit_work(uv_work_t *w)
@@ -661,22 +806,94 @@ static void commit_done(uv_work_t *w, int status)
             }
         }
     }
-    brr_histogram_observe(api.commit_seconds,
-                          (double)(uv_hrtime() - c->t0) / 1e9);
+    {
+        uint64_t took = uv_hrtime() - c->t0;
+        /* a moving average over about the last eight batches */
+        api.commit_ewma_ns =
+            api.commit_ewma_ns == 0
+                ? took
+                : api.commit_ewma_ns - api.commit_ewma_ns / 8 + took / 8;
+        brr_histogram_observe(api.commit_seconds, (double)took / 1e9);
+    }
     brr_histogram_observe(api.batch_size, (double)c->n);
     finish_all(list);
     if (!api.stopping)
         dispatch();
     else if (api.nbusy == 0)
-        for (size_t i = 0; i < api.ncommitters; i++) {
-            brr_pg_close(api.committers[i].pg);
-            brr_pg_pipe_free(api.committers[i].pp);
-            brr_outbox_free(api.committers[i].ob);
-            memset(&api.committers[i], 0, sizeof(api.committers[i]));
-        }
+        close_committers();
 }
 
-/* Hands the pending requests (up to flush_max) to a free committer. */
+/* FNV-1a of channel and key: the same_key table's hash. */
+static uint32_t key_hash(const pending_t *p)
+{
+    uint32_t h = 2166136261u;
+    for (const char *s = p->channel; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    h = (h ^ 0xffu) * 16777619u; /* a separator no name contains */
+    for (const char *s = p->key; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+/* Points each request at the first earlier one in the batch with the same
+ * channel and Idempotency-Key (same_key), through an open-addressing table
+ * of the batch's size: a batch can hold thousands. */
+static void mark_same_keys(committer_t *c)
+{
+    size_t cap = 16;
+    pending_t **tab;
+    while (cap < 2 * c->n)
+        cap *= 2;
+    if ((tab = calloc(cap, sizeof(*tab))) == NULL)
+        abort();
+    for (size_t i = 0; i < c->n; i++) {
+        pending_t *p = c->arr[i];
+        size_t at = key_hash(p) & (cap - 1);
+        for (;; at = (at + 1) & (cap - 1)) {
+            pending_t *q = tab[at];
+            if (q == NULL) {
+                tab[at] = p;
+                break;
+            }
+            if (strcmp(q->key, p->key) == 0 &&
+                strcmp(q->channel, p->channel) == 0) {
+                p->same_key = q;
+                break;
+            }
+        }
+    }
+    free(tab);
+}
+
+static void on_flush(uv_timer_t *t);
+
+/* Is the pending batch due for a free committer?  At once when no batch
+ * is committing, or when flush_max are waiting.  While another batch
+ * commits, only once the oldest request has waited half the recent
+ * commit time (at most MAX_BATCH_WAIT_NS): every batch costs the database
+ * a fixed amount of work besides its rows, and a committer that took the
+ * few requests of the last millisecond would spend it on a handful.
+ * Otherwise the flush timer is set for when it will be due. */
+static int batch_due(void)
+{
+    uint64_t now, due;
+    if (api.nbusy == 0 || api.npending >= api.conf.flush_max || api.stopping)
+        return 1;
+    now = uv_hrtime();
+    /* never long: a slow commit must not hold the next batch back */
+    due = api.head->t_ns + (api.commit_ewma_ns / 2 < MAX_BATCH_WAIT_NS
+                                ? api.commit_ewma_ns / 2
+                                : MAX_BATCH_WAIT_NS);
+    if (now >= due)
+        return 1;
+    if (!uv_is_active((uv_handle_t *)&api.flush_timer))
+        uv_timer_start(&api.flush_timer, on_flush,
+                       (due - now + 999999) / 1000000, 0);
+    return 0;
+}
+
+/* Hands the pending requests (up to flush_max) to a free committer when
+ * the batch is due. */
 static void dispatch(void)
 {
     committer_t *c = NULL;
@@ -690,24 +907,26 @@ static void dispatch(void)
             c = &api.committers[i];
     if (c == NULL)
         return; /* the next commit_done dispatches */
+    if (!batch_due())
+        return;
     for (p = list; p != NULL && n < api.conf.flush_max; p = p->next) {
+        if (n == c->cap) {
+            c->cap = c->cap ? 2 * c->cap : 64;
+            c->arr = realloc(c->arr, c->cap * sizeof(*c->arr));
+            if (c->arr == NULL)
+                abort();
+        }
+        c->arr[n++] = p;
         last = p;
-        n++;
     }
     api.head = last->next;
     last->next = NULL;
     if (api.head == NULL)
         api.tail = &api.head;
     api.npending -= n;
-    for (p = list; p; p = p->next)
-        for (pending_t *q = list; q != p; q = q->next)
-            if (q->same_key == NULL && strcmp(q->channel, p->channel) == 0 &&
-                strcmp(q->key, p->key) == 0) {
-                p->same_key = q;
-                break;
-            }
     c->list = list;
     c->n = n;
+    mark_same_keys(c);
     c->busy = 1;
     c->rc = 0;
     c->t0 = uv_hrtime();
@@ -739,36 +958,34 @@ static int post_application(h2o_req_t *req, void *data)
     int rc;
     (void)data;
 
-    p = calloc(1, sizeof(*p));
-    if (p == NULL)
-        abort();
+    p = pending_get();
     if (!admit(req, p->channel, sizeof(p->channel)) ||
         counsellor_refused(req, p->channel)) {
-        free(p);
+        pending_put(p);
         return 0;
     }
     if (!idempotency_key(req, p->key)) {
-        free(p);
+        pending_put(p);
         send_problem(req, 400, "missing Idempotency-Key",
                      "send an Idempotency-Key header of 1 to 128 visible "
                      "ASCII characters");
         return 0;
     }
     if (brr_http_body(req, api.conf.max_body, &body, &len) != 0) {
-        free(p);
+        pending_put(p);
         send_problem(req, 413, "body too large",
                      "the application exceeds the size limit");
         return 0;
     }
     if (api.stopping) {
-        free(p);
+        pending_put(p);
         brr_http_add_header(req, "retry-after", "1");
         send_problem(req, 503, "temporarily unavailable",
                      "the service is stopping; retry");
         return 0;
     }
     if (load_orgs() != 0) {
-        free(p);
+        pending_put(p);
         brr_http_add_header(req, "retry-after", "1");
         send_problem(req, 503, "temporarily unavailable",
                      "the organisation registry cannot be read; retry with "
@@ -783,22 +1000,20 @@ static int post_application(h2o_req_t *req, void *data)
                                     p->app.errors, p->app.nerrors);
         send_json(req, 400, PROBLEM, prob);
         free(prob);
-        OPENSSL_cleanse(p->app.bsn, sizeof(p->app.bsn));
-        OPENSSL_cleanse(&p->app.personal, sizeof(p->app.personal));
-        free(p);
+        pending_put(p);
         brr_counter_inc(api.rejected);
         return 0;
     }
     sha256_hex(body, len, p->hash);
     brr_uuid_v7_str(p->app_id);
     intake_bsn_pseudonym(&api.conf.keys, p->app.bsn, p->pseudonym);
-    hex(p->pseudonym, 32, p->pseudonym_hex);
     if (brr_http_header(req, "traceparent", &tp, &tplen) == 0 &&
         tplen < sizeof(p->traceparent)) {
         memcpy(p->traceparent, tp, tplen);
         p->traceparent[tplen] = '\0';
     }
     p->d = brr_http_defer(req, on_cancel, p);
+    p->t_ns = uv_hrtime();
     *api.tail = p;
     api.tail = &p->next;
     if (++api.npending >= api.conf.flush_max)
@@ -1519,10 +1734,5 @@ void intake_api_stop(void)
     brr_pg_pipe_free(api.pp);
     api.pp = NULL;
     if (api.nbusy == 0)
-        for (size_t i = 0; i < api.ncommitters; i++) {
-            brr_pg_close(api.committers[i].pg);
-            brr_pg_pipe_free(api.committers[i].pp);
-            brr_outbox_free(api.committers[i].ob);
-            memset(&api.committers[i], 0, sizeof(api.committers[i]));
-        }
+        close_committers();
 }

@@ -569,6 +569,113 @@ json_t *intake_app_personal_json(const intake_app_t *app)
     return o;
 }
 
+/* "name": as the start of a member. */
+static void put_key(brr_jbuf_t *b, const char *name)
+{
+    brr_jbuf_putc(b, '"');
+    brr_jbuf_puts(b, name);
+    brr_jbuf_puts(b, "\":");
+}
+
+void intake_app_public_write(const intake_app_t *app, brr_jbuf_t *b)
+{
+    brr_jbuf_puts(b, "{\"kind\":");
+    brr_jbuf_str(b, app->maatwerk ? "maatwerk" : "standard");
+    brr_jbuf_puts(b, ",\"claims\":[");
+    for (size_t i = 0; i < app->nclaims; i++) {
+        const intake_claim_t *c = &app->claims[i];
+        brr_jbuf_puts(b, i ? ",{" : "{");
+        put_key(b, "organisation");
+        brr_jbuf_str(b, c->organisation);
+        brr_jbuf_putc(b, ',');
+        put_key(b, "reference");
+        brr_jbuf_str(b, c->reference);
+        brr_jbuf_putc(b, ',');
+        put_key(b, "open_cents");
+        brr_jbuf_int(b, c->open_cents);
+        brr_jbuf_putc(b, ',');
+        put_key(b, "under_objection");
+        brr_jbuf_puts(b, c->under_objection ? "true" : "false");
+        if (c->due_date[0]) {
+            brr_jbuf_putc(b, ',');
+            put_key(b, "due_date");
+            brr_jbuf_str(b, c->due_date);
+        }
+        brr_jbuf_putc(b, '}');
+    }
+    brr_jbuf_puts(b, "],");
+    put_key(b, "requested_instalment_cents");
+    brr_jbuf_int(b, app->requested_instalment_cents);
+    brr_jbuf_putc(b, ',');
+    put_key(b, "due_day");
+    brr_jbuf_int(b, app->due_day);
+    brr_jbuf_putc(b, ',');
+    put_key(b, "reference_date");
+    brr_jbuf_str(b, app->reference_date);
+    if (app->maatwerk) {
+        brr_jbuf_putc(b, ',');
+        put_key(b, "household");
+        brr_jbuf_str(b, app->household);
+    }
+    brr_jbuf_putc(b, '}');
+}
+
+int intake_app_personal_write(const intake_app_t *app, brr_jbuf_t *b)
+{
+    const intake_personal_t *pd = &app->personal;
+    size_t start = b->len;
+    brr_jbuf_putc(b, '{');
+    if (pd->email[0]) {
+        put_key(b, "email");
+        brr_jbuf_str(b, pd->email);
+        brr_jbuf_putc(b, ',');
+    }
+    if (pd->phone[0]) {
+        put_key(b, "phone");
+        brr_jbuf_str(b, pd->phone);
+        brr_jbuf_putc(b, ',');
+    }
+    if (pd->has_address) {
+        put_key(b, "address");
+        brr_jbuf_putc(b, '{');
+        put_key(b, "street");
+        brr_jbuf_str(b, pd->street);
+        brr_jbuf_putc(b, ',');
+        put_key(b, "house_number");
+        brr_jbuf_int(b, pd->house_number);
+        brr_jbuf_putc(b, ',');
+        put_key(b, "postcode");
+        brr_jbuf_str(b, pd->postcode);
+        brr_jbuf_putc(b, ',');
+        put_key(b, "city");
+        brr_jbuf_str(b, pd->city);
+        if (pd->house_number_addition[0]) {
+            brr_jbuf_putc(b, ',');
+            put_key(b, "house_number_addition");
+            brr_jbuf_str(b, pd->house_number_addition);
+        }
+        brr_jbuf_puts(b, "},");
+    }
+    if (pd->iban[0]) {
+        put_key(b, "refund_account");
+        brr_jbuf_putc(b, '{');
+        put_key(b, "iban");
+        brr_jbuf_str(b, pd->iban);
+        brr_jbuf_putc(b, ',');
+        put_key(b, "account_holder");
+        brr_jbuf_str(b, pd->account_holder);
+        brr_jbuf_puts(b, "},");
+    }
+    if (b->len == start + 1) {
+        /* nothing personal: leave no trace in the buffer */
+        b->len = start;
+        b->p[start] = '\0';
+        return 0;
+    }
+    b->p[b->len - 1] = '}'; /* the last ',' */
+    return 1;
+}
+
 char *intake_problem(int status, const char *title, const char *detail,
                      const intake_error_t *errors, size_t nerrors)
 {

@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "jbuf.h"
 #include "money.h"
 
 #define INTAKE_MAX_CLAIMS 100
@@ -91,6 +92,12 @@ json_t *intake_app_public_json(const intake_app_t *app);
 /* The contact details and refund account as one JSON object (to be sealed),
  * or NULL when the application carries none. */
 json_t *intake_app_personal_json(const intake_app_t *app);
+
+/* The same two objects written as JSON text at the end of b (no jansson
+ * tree: they are written once per accepted application).  The personal
+ * writer returns 0 and writes nothing when there is nothing personal. */
+void intake_app_public_write(const intake_app_t *app, brr_jbuf_t *b);
+int intake_app_personal_write(const intake_app_t *app, brr_jbuf_t *b);
 
 /* Is s a syntactically acceptable e-mail address (bounded dot-atom local
  * part, '@', a domain of at least two LDH labels with an alphabetic TLD)? */

@@ -5,7 +5,9 @@
  * findings it checks the parser's own promises on every input: a valid
  * application has a 9-digit BSN passing the elfproef, 1 to 100 claims and
  * bounded amounts; an invalid one has 1 to INTAKE_MAX_ERRORS errors with
- * terminated field names; and every answer can be rendered.
+ * terminated field names; every answer can be rendered; and the text
+ * writers used on the commit path (intake_app_public_write and
+ * intake_app_personal_write) write JSON equal to the jansson objects.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -30,6 +32,21 @@ static void check(int ok)
         abort();
 }
 
+/* The writer's text parses to an object equal to want (NULL: the writer
+ * must have written nothing and said so). */
+static void check_written(json_t *want, int wrote, const brr_jbuf_t *b)
+{
+    json_t *got;
+    if (want == NULL) {
+        check(!wrote && b->len == 0);
+        return;
+    }
+    check(wrote);
+    got = json_loadb(b->p, b->len, JSON_REJECT_DUPLICATES, NULL);
+    check(got != NULL && json_equal(got, want));
+    json_decref(got);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static intake_app_t app;
@@ -46,6 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc == 0) {
         json_t *pub, *pd;
         char *text;
+        brr_jbuf_t b;
         check(app.nerrors == 0);
         check(brr_bsn_valid(app.bsn, strlen(app.bsn), NULL));
         check(app.nclaims >= 1 && app.nclaims <= INTAKE_MAX_CLAIMS);
@@ -66,9 +84,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         text = json_dumps(pub, JSON_COMPACT);
         check(text != NULL && strstr(text, app.bsn) == NULL);
         free(text);
+        brr_jbuf_init(&b);
+        intake_app_public_write(&app, &b);
+        check_written(pub, 1, &b);
         json_decref(pub);
+        brr_jbuf_reset(&b);
         pd = intake_app_personal_json(&app);
+        check_written(pd, intake_app_personal_write(&app, &b), &b);
         json_decref(pd);
+        brr_jbuf_free(&b);
     } else {
         char *p;
         check(app.nerrors >= 1);

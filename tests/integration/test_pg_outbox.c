@@ -2,8 +2,10 @@
  * Integration tests of pg.c and outbox.c on the real PostgreSQL of the
  * local stack (BRR_PG_DSN), with the relay publishing to librdkafka's
  * in-process mock cluster: pipelined batches succeed and fail as one,
- * errors are classified, outbox rows carry CloudEvents headers, and the
- * relay publishes every row once, in id order, and marks it.
+ * errors are classified, prepared statements are prepared once per
+ * connection and again after a reconnect, outbox rows carry CloudEvents
+ * headers, and the relay publishes every row once, in id order, with its
+ * headers, and marks it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -115,6 +117,76 @@ static void test_query_classifies_a_bad_statement_as_permanent(void **state)
     assert_true(brr_pg_ok(pg));
 }
 
+static void text_cb(void *arg, const PGresult *res)
+{
+    snprintf(arg, 64, "%s", PQgetvalue(res, 0, 0));
+}
+
+/* How many statements named name the server holds for pg's session. */
+static int prepared_count(brr_pg_t *pg, const char *name)
+{
+    PGresult *res;
+    const char *p[1] = {name};
+    int n;
+    assert_int_equal(brr_pg_query(pg,
+                                  "SELECT count(*) FROM pg_prepared_statements "
+                                  "WHERE name = $1",
+                                  1, p, &res),
+                     0);
+    n = atoi(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return n;
+}
+
+static void test_prepared_statement_once_per_connection(void **state)
+{
+    brr_pg_t *pg = *state, *admin;
+    brr_pg_pipe_t *pp = brr_pg_pipe_new();
+    static const char sql[] = "SELECT ($1::int * 2)::text";
+    const char *two[1] = {"2"}, *bad[1] = {"x"}, *three[1] = {"3"};
+    char got[64] = "", got2[64] = "", pid[16];
+    PGresult *res;
+
+    /* the first run prepares it, the same name twice in one run once */
+    brr_pg_pipe_add_prepared(pp, "it_double", sql, 1, two, text_cb, got);
+    brr_pg_pipe_add_prepared(pp, "it_double", sql, 1, three, text_cb, got2);
+    assert_int_equal(brr_pg_pipe_run(pg, pp), 0);
+    assert_string_equal(got, "4");
+    assert_string_equal(got2, "6");
+    assert_int_equal(prepared_count(pg, "it_double"), 1);
+
+    /* a failed execution leaves it prepared and usable */
+    brr_pg_pipe_add_prepared(pp, "it_double", sql, 1, bad, text_cb, got);
+    assert_int_equal(brr_pg_pipe_run(pg, pp), BRR_EDB);
+    brr_pg_pipe_add_prepared(pp, "it_double", sql, 1, three, text_cb, got);
+    assert_int_equal(brr_pg_pipe_run(pg, pp), 0);
+    assert_string_equal(got, "6");
+    assert_int_equal(prepared_count(pg, "it_double"), 1);
+
+    /* a new session has none: after the connection is killed and made
+     * again, the next run prepares it again */
+    snprintf(pid, sizeof(pid), "%d", PQbackendPID(brr_pg_conn(pg)));
+    assert_int_equal(brr_pg_connect(dsn(), "test-admin", &admin), 0);
+    {
+        const char *p[1] = {pid};
+        assert_int_equal(brr_pg_query(admin,
+                                      "SELECT pg_terminate_backend($1::int)", 1,
+                                      p, &res),
+                         0);
+        PQclear(res);
+    }
+    brr_pg_close(admin);
+    brr_pg_pipe_add_prepared(pp, "it_double", sql, 1, two, text_cb, got);
+    assert_int_equal(brr_pg_pipe_run(pg, pp), BRR_EDBTRANSIENT);
+    assert_int_equal(brr_pg_ensure(pg), 0);
+    got[0] = '\0';
+    brr_pg_pipe_add_prepared(pp, "it_double", sql, 1, two, text_cb, got);
+    assert_int_equal(brr_pg_pipe_run(pg, pp), 0);
+    assert_string_equal(got, "4");
+    assert_int_equal(prepared_count(pg, "it_double"), 1);
+    brr_pg_pipe_free(pp);
+}
+
 typedef struct {
     uv_timer_t t;
     brr_pg_t *pg;
@@ -166,7 +238,19 @@ static void test_outbox_rows_are_published_once_in_order(void **state)
                        "test.event", &d.base, "00-trace-01",
                        i == 0 ? first_id : NULL);
     }
-    assert_int_equal(brr_outbox_count(ob), 250);
+    {
+        /* one more, with a header value the relay must unescape */
+        Brr__V1__Delivery d = BRR__V1__DELIVERY__INIT;
+        uint8_t buf[32];
+        size_t len;
+        d.sequence = 250;
+        len = brr__v1__delivery__pack(&d, buf);
+        brr_outbox_add_raw(ob, "brr.itpg.v1", "citizen-1", "test", "250",
+                           "test.event", buf, len,
+                           "{\"ce_type\":\"q\\\"uote\\\\d \\u00e9\","
+                           "\"n\":1}");
+    }
+    assert_int_equal(brr_outbox_count(ob), 251);
     brr_pg_pipe_add(pp, "BEGIN", 0, NULL, NULL, NULL);
     brr_outbox_queue(ob, pp);
     assert_int_equal(brr_outbox_count(ob), 0);
@@ -219,9 +303,12 @@ static void test_outbox_rows_are_published_once_in_order(void **state)
             RD_KAFKA_OFFSET_BEGINNING;
         rd_kafka_assign(c, parts);
         rd_kafka_topic_partition_list_destroy(parts);
-        while (n < 250) {
+        while (n < 251) {
             rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 10000);
             Brr__V1__Delivery *d;
+            rd_kafka_headers_t *h = NULL;
+            const void *hv;
+            size_t hl;
             if (m == NULL)
                 break;
             if (m->err) {
@@ -232,13 +319,31 @@ static void test_outbox_rows_are_published_once_in_order(void **state)
             assert_non_null(d);
             if (d->sequence != n)
                 in_order = 0;
+            /* the CloudEvents headers reach Kafka as written */
+            assert_int_equal(rd_kafka_message_headers(m, &h), 0);
+            assert_int_equal(rd_kafka_header_get_last(h, "ce_type", &hv, &hl),
+                             0);
+            if (n < 250) {
+                assert_int_equal(hl, strlen("nl.rijksoverheid.brr.test."
+                                            "event"));
+                assert_memory_equal(hv, "nl.rijksoverheid.brr.test.event", hl);
+                assert_int_equal(
+                    rd_kafka_header_get_last(h, "traceparent", &hv, &hl), 0);
+                assert_memory_equal(hv, "00-trace-01", hl);
+            } else {
+                assert_int_equal(hl, strlen("q\"uote\\d \xc3\xa9"));
+                assert_memory_equal(hv, "q\"uote\\d \xc3\xa9", hl);
+                /* not a string: left out */
+                assert_int_equal(rd_kafka_header_get_last(h, "n", &hv, &hl),
+                                 RD_KAFKA_RESP_ERR__NOENT);
+            }
             brr__v1__delivery__free_unpacked(d, NULL);
             rd_kafka_message_destroy(m);
             n++;
         }
         rd_kafka_consumer_close(c);
         rd_kafka_destroy(c);
-        assert_int_equal(n, 250);
+        assert_int_equal(n, 251);
         assert_true(in_order);
     }
     brr_outbox_free(ob);
@@ -254,6 +359,7 @@ int main(void)
             test_pipeline_commits_all_statements_in_one_round_trip),
         cmocka_unit_test(test_pipeline_failure_rolls_back_the_whole_batch),
         cmocka_unit_test(test_query_classifies_a_bad_statement_as_permanent),
+        cmocka_unit_test(test_prepared_statement_once_per_connection),
         cmocka_unit_test(test_outbox_rows_are_published_once_in_order),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

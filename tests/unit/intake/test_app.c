@@ -699,6 +699,68 @@ static void test_public_body_carries_no_personal_data(void **state)
     json_decref(pd);
 }
 
+/* The text writers of the commit path write the same JSON as the jansson
+ * objects: for a maatwerk application with every personal field and a
+ * claim with a due date, and for one without anything personal. */
+static void assert_writers_match(void)
+{
+    json_t *want = intake_app_public_json(&app), *got;
+    brr_jbuf_t b;
+    brr_jbuf_init(&b);
+    intake_app_public_write(&app, &b);
+    got = json_loads(b.p, JSON_REJECT_DUPLICATES, NULL);
+    assert_non_null(got);
+    assert_true(json_equal(got, want));
+    json_decref(got);
+    json_decref(want);
+    brr_jbuf_reset(&b);
+    want = intake_app_personal_json(&app);
+    if (want == NULL) {
+        assert_int_equal(intake_app_personal_write(&app, &b), 0);
+        assert_int_equal(b.len, 0);
+    } else {
+        assert_int_equal(intake_app_personal_write(&app, &b), 1);
+        got = json_loads(b.p, JSON_REJECT_DUPLICATES, NULL);
+        assert_non_null(got);
+        assert_true(json_equal(got, want));
+        json_decref(got);
+        json_decref(want);
+    }
+    brr_jbuf_free(&b);
+}
+
+static void test_text_writers_match_the_json_objects(void **state)
+{
+    (void)state;
+    assert_int_equal(
+        parse("{\"bsn\":\"999996708\",\"kind\":\"maatwerk\",\"household\":"
+              "\"couple\",\"net_income_cents\":250000,"
+              "\"partner_net_income_cents\":1000,\"due_day\":28,"
+              "\"requested_instalment_cents\":12345,"
+              "\"reference_date\":\"2025-01-31\",\"claims\":[{"
+              "\"organisation\":\"CJIB\",\"reference\":\"R \\\"1\\\" \\u00e9\","
+              "\"open_cents\":1000000000,\"due_date\":\"2025-02-01\","
+              "\"under_objection\":true},{\"organisation\":\"DUO\","
+              "\"reference\":\"R2\",\"open_cents\":1}],\"contact\":{\"email\":"
+              "\"jan@example.nl\",\"phone\":\"0612345678\",\"address\":{"
+              "\"street\":\"Dorpsstraat\",\"house_number\":12,"
+              "\"house_number_addition\":\"bis\",\"postcode\":\"1234 ab\","
+              "\"city\":\"'s-Hertogenbosch\"}},\"refund_account\":{\"iban\":"
+              "\"NL91ABNA0417164300\",\"account_holder\":\"J. \\\"Jan\\\" "
+              "Jansen\"}}"),
+        0);
+    assert_int_equal(app.maatwerk, 1);
+    assert_int_equal(app.nclaims, 2);
+    assert_writers_match();
+    assert_int_equal(parse_with(""), 0);
+    assert_writers_match();
+    assert_int_equal(parse_with("\"refund_account\":{\"iban\":"
+                                "\"NL91ABNA0417164300\",\"account_holder\":"
+                                "\"J. Jansen\"}"),
+                     0);
+    assert_writers_match();
+}
+
 static void test_problem_lists_every_error(void **state)
 {
     char *p;
@@ -740,6 +802,7 @@ int main(void)
         cmocka_unit_test(test_all_errors_are_reported_together),
         cmocka_unit_test(test_errors_are_bounded),
         cmocka_unit_test(test_public_body_carries_no_personal_data),
+        cmocka_unit_test(test_text_writers_match_the_json_objects),
         cmocka_unit_test(test_problem_lists_every_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
