@@ -308,7 +308,8 @@ static void release_held(brr_proc_t *p, size_t upto)
 {
     for (size_t i = 0; i < upto; i++)
         rd_kafka_message_destroy(p->held[i]);
-    memmove(p->held, p->held + upto, (p->nheld - upto) * sizeof(*p->held));
+    if (upto < p->nheld) /* held is NULL while nothing was ever held */
+        memmove(p->held, p->held + upto, (p->nheld - upto) * sizeof(*p->held));
     p->nheld -= upto;
 }
 
