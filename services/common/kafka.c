@@ -6,6 +6,7 @@
 #include "kafka.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -435,6 +436,26 @@ static void kc_tick(uv_timer_t *t)
     kc_drain(kc);
 }
 
+/* The static member id carries a hash of the subscription.  The broker
+ * hands a static member that rejoins within session.timeout.ms its old
+ * assignment, and does not always rebalance when the subscription changed
+ * (seen on Kafka 4.1 with a fresh group: the restarted member kept topic
+ * A's partitions and never got topic B's; tests/integration/
+ * static_membership.sh).  A changed subscription is therefore a new
+ * member; the old one leaves when its session times out (10 s), and the
+ * rebalance then assigns every subscribed topic.  FNV-1a over the topic
+ * names in order (each service subscribes in a fixed order). */
+static uint32_t subscription_hash(const char *const *topics, size_t ntopics)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < ntopics; i++) {
+        for (const unsigned char *p = (const unsigned char *)topics[i]; *p; p++)
+            h = (h ^ *p) * 16777619u;
+        h = (h ^ 0xffu) * 16777619u; /* separator: "ab","c" != "a","bc" */
+    }
+    return h;
+}
+
 int brr_kc_new(uv_loop_t *loop, const char *brokers, const char *group,
                const char *instance_id, const char *const *topics,
                size_t ntopics, brr_kc_t **out)
@@ -450,8 +471,12 @@ int brr_kc_new(uv_loop_t *loop, const char *brokers, const char *group,
     kc->loop = loop;
     xset(conf, "bootstrap.servers", brokers);
     xset(conf, "group.id", group);
-    if (instance_id != NULL && instance_id[0] != '\0')
-        xset(conf, "group.instance.id", instance_id);
+    if (instance_id != NULL && instance_id[0] != '\0') {
+        char member[256];
+        snprintf(member, sizeof(member), "%s-%08" PRIx32, instance_id,
+                 subscription_hash(topics, ntopics));
+        xset(conf, "group.instance.id", member);
+    }
     xset(conf, "client.id", instance_id ? instance_id : group);
     xset(conf, "session.timeout.ms", "10000");
     xset(conf, "heartbeat.interval.ms", "1000");

@@ -17,8 +17,9 @@
  * Consumer: manual offset store (enable.auto.offset.store=false): offsets
  * are stored only after the batch's database transaction committed, and
  * auto-commit sends the stored ones.  Static membership
- * (group.instance.id) and a 10 s session timeout make a restart resume
- * within seconds.  BRR_KAFKA_<property> variables pass through to both.
+ * (group.instance.id: the instance id and a hash of the subscription, so
+ * a release that subscribes to another topic joins as a new member) and a
+ * 10 s session timeout make a restart resume within seconds.  BRR_KAFKA_<property> variables pass through to both.
  */
 #ifndef BRR_KAFKA_H
 #define BRR_KAFKA_H

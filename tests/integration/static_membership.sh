@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Integration: a service restarted at once (well within the consumer
 # session timeout, as a deploy does) with a larger subscription consumes
-# the new topic too.  brr consumers use static group membership
-# (group.instance.id); the broker must rebalance when a returning static
-# member's subscription changed instead of handing it its old assignment
-# (brr-pause and brr-intake gained topics this way).  Checked on the real
-# broker so an upgrade that changes this shows here.
+# the new topic too.  brr consumers use static group membership; a static
+# member that rejoins is handed its old assignment, and Kafka 4.1 does not
+# always rebalance for its changed subscription (on a fresh broker the
+# restarted member kept topic A's partitions only).  brr's member id
+# carries a hash of the subscription, so a larger subscription is a new
+# member and the group rebalances once the old one's session expired.
 #
 # Usage: static_membership.sh <it_producer> <it_consumer> (stack env exported)
 set -euo pipefail
