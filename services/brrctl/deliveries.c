@@ -96,22 +96,32 @@ static int org_lookup(brr_pg_t *pg, const char *org, int *enabled, char *reason,
     return found;
 }
 
+/* Per organisation, over the keys with a backlog only (sequences_due for
+ * the pending ones, sequences_parked for the parked ones), so the cost
+ * grows with the keys waiting, not with every arrangement ever delivered:
+ * backlog and parked from the key counters, and the oldest undelivered
+ * event from each key's first undelivered row (deliveries.status has no
+ * index since migration 0013; the unique (organisation, arrangement_id,
+ * sequence) index leads there). */
 static const char summary_sql[] =
     "SELECT o.code, o.enabled, coalesce(o.disabled_reason, ''), "
-    "(SELECT coalesce(sum(q.pending), 0) FROM connector.sequences q WHERE "
-    "q.organisation = o.code), "
-    "(SELECT coalesce(sum(q.parked), 0) FROM connector.sequences q WHERE "
-    "q.organisation = o.code), "
-    "(SELECT extract(epoch FROM now() - min(d.created_at))::bigint FROM "
-    "connector.deliveries d WHERE d.organisation = o.code AND d.status <> "
-    "'DELIVERED'), "
+    "coalesce(b.pending, 0), coalesce(b.parked, 0), b.oldest, "
     "extract(epoch FROM now() - s.last_success_at)::bigint, "
     "coalesce(s.consecutive_failures, 0), "
     "extract(epoch FROM now() - s.last_error_at)::bigint, "
     "coalesce(s.last_error, '') "
     "FROM connector.organisations o LEFT JOIN connector.org_status s ON "
-    "s.organisation = o.code WHERE $1::text IS NULL OR o.code = $1 "
-    "ORDER BY o.code";
+    "s.organisation = o.code CROSS JOIN LATERAL (SELECT sum(k.pending) AS "
+    "pending, sum(k.parked) AS parked, extract(epoch FROM now() - "
+    "min(h.created_at))::bigint AS oldest FROM (SELECT q.arrangement_id, "
+    "q.pending, q.parked FROM connector.sequences q WHERE q.organisation = "
+    "o.code AND q.pending > 0 AND q.parked = 0 UNION ALL SELECT "
+    "q.arrangement_id, q.pending, q.parked FROM connector.sequences q WHERE "
+    "q.organisation = o.code AND q.parked > 0) k LEFT JOIN LATERAL (SELECT "
+    "d.created_at FROM connector.deliveries d WHERE d.organisation = o.code "
+    "AND d.arrangement_id = k.arrangement_id AND d.status <> 'DELIVERED' "
+    "ORDER BY d.sequence LIMIT 1) h ON true) b "
+    "WHERE $1::text IS NULL OR o.code = $1 ORDER BY o.code";
 
 static int summary(brr_pg_t *pg, const char *org)
 {
@@ -151,19 +161,24 @@ static int summary(brr_pg_t *pg, const char *org)
     return 0;
 }
 
+/* The parked rows of the keys that have any (sequences_parked), through
+ * each key's unique (organisation, arrangement_id, sequence) index: no
+ * index on deliveries.status (migration 0013). */
+static const char parked_sql[] =
+    "SELECT d.event_id::text, d.organisation, d.arrangement_id, d.sequence, "
+    "d.attempts, extract(epoch FROM now() - d.created_at)::bigint, "
+    "coalesce(d.last_error, CASE WHEN d.last_status > 0 THEN 'HTTP ' || "
+    "d.last_status END, '') FROM connector.sequences q JOIN "
+    "connector.deliveries d ON d.organisation = q.organisation AND "
+    "d.arrangement_id = q.arrangement_id WHERE q.parked > 0 AND ($1::text "
+    "IS NULL OR q.organisation = $1) AND d.status = 'PARKED' "
+    "ORDER BY d.created_at, d.id LIMIT $2::int";
+
 static int parked_list(brr_pg_t *pg, const char *org, const char *limit)
 {
     const char *p[2] = {org, limit};
     PGresult *res;
-    if (brr_pg_query(pg,
-                     "SELECT event_id::text, organisation, arrangement_id, "
-                     "sequence, attempts, extract(epoch FROM now() - "
-                     "created_at)::bigint, coalesce(last_error, CASE WHEN "
-                     "last_status > 0 THEN 'HTTP ' || last_status END, '') "
-                     "FROM connector.deliveries WHERE status = 'PARKED' AND "
-                     "($1::text IS NULL OR organisation = $1) "
-                     "ORDER BY created_at, id LIMIT $2::int",
-                     2, p, &res) != 0)
+    if (brr_pg_query(pg, parked_sql, 2, p, &res) != 0)
         return brrctl_fail("deliveries: query failed");
     printf("%-36s %-16s %-36s %5s %8s %9s  %s\n", "EVENT", "ORG", "ARRANGEMENT",
            "SEQ", "ATTEMPTS", "AGE", "LAST-ERROR");

@@ -33,6 +33,12 @@ typedef struct {
     const char *time;    /* RFC 3339, e.g. from conn_cloudevent_time */
     uint64_t sequence;   /* per (organisation, arrangement), from 1 */
     json_t *data;        /* borrowed; an object, or NULL for no data */
+    /* Instead of data (which must then be NULL): the text of a JSON object
+     * (as PostgreSQL writes jsonb), copied into the body as it is, so a
+     * stored event is sent without parsing and writing it again.  Only its
+     * outer braces are checked: it must be JSON.  Encode only. */
+    const char *data_text;
+    size_t data_len;
 } conn_cloudevent_t;
 
 /* Formats Unix milliseconds as RFC 3339 UTC with milliseconds into out.
@@ -45,9 +51,12 @@ int conn_cloudevent_time(int64_t unix_ms, char out[CONN_CE_TIME_LEN]);
  * under CONN_CE_TYPE_PREFIX, data not an object). */
 int conn_cloudevent_build(const conn_cloudevent_t *ce, json_t **out);
 
-/* Builds and serialises the event: *body is a NUL-terminated malloc'd
- * string of *len bytes that the caller frees with free().  Returns 0 or
- * BRR_EINVAL as conn_cloudevent_build. */
+/* Serialises the event, written straight as text with the members sorted
+ * and no whitespace (data as JSON_COMPACT | JSON_SORT_KEYS, or data_text
+ * as given): *body is a NUL-terminated malloc'd string of *len bytes that
+ * the caller frees with free().  Returns 0 or BRR_EINVAL as
+ * conn_cloudevent_build, also when data and data_text are both set or
+ * data_text is not "{...}". */
 int conn_cloudevent_encode(const conn_cloudevent_t *ce, char **body,
                            size_t *len);
 

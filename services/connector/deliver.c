@@ -27,6 +27,7 @@
 #define DEFAULT_MAX_CONNECTS 64
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000
 #define DEFAULT_TIMEOUT_MS 30000
+#define SPARE_MAX 1024
 
 typedef struct sock_s {
     uv_poll_t poll;
@@ -58,6 +59,9 @@ struct conn_deliver_s {
     int closing;
     int dispatching;
     uint32_t retry_after_max_s;
+    long max_connects;      /* the idle connection cache */
+    CURL *spare[SPARE_MAX]; /* easy handles of finished transfers */
+    size_t nspare;
     conn_deliver_close_cb close_cb;
     void *close_arg;
 };
@@ -145,9 +149,19 @@ static void sock_close(conn_deliver_t *d, sock_t *s)
     uv_close((uv_handle_t *)&s->poll, sock_close_cb);
 }
 
-static void xfer_free(xfer_t *x)
+/* Frees x; its easy handle is reset and kept for the next post (curl
+ * keeps the buffers it allocated for a transfer with the handle), up to
+ * SPARE_MAX of them. */
+static void xfer_free(conn_deliver_t *d, xfer_t *x)
 {
-    curl_easy_cleanup(x->easy);
+    if (x->easy != NULL) {
+        if (!d->closing && d->nspare < SPARE_MAX) {
+            curl_easy_reset(x->easy);
+            d->spare[d->nspare++] = x->easy;
+        } else {
+            curl_easy_cleanup(x->easy);
+        }
+    }
     curl_slist_free_all(x->headers);
     free(x->body);
     free(x);
@@ -226,7 +240,7 @@ static void dispatch(conn_deliver_t *d)
         curl_multi_remove_handle(d->multi, x->easy);
         xfer_unlink(d, x);
         finish(d, x, cc);
-        xfer_free(x);
+        xfer_free(d, x);
     }
     d->dispatching--;
     if (d->closing && d->dispatching == 0)
@@ -373,6 +387,7 @@ int conn_deliver_init(uv_loop_t *loop, const conn_deliver_opts_t *opts,
     curl_multi_setopt(d->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
                       opts->max_total_connections);
     curl_multi_setopt(d->multi, CURLMOPT_MAXCONNECTS, maxconn);
+    d->max_connects = maxconn;
     *out = d;
     return 0;
 }
@@ -451,7 +466,9 @@ int conn_deliver_post(conn_deliver_t *d, const conn_endpoint_t *ep,
     if (req->body_len)
         memcpy(x->body, req->body, req->body_len);
     x->body[req->body_len] = '\0';
-    if ((x->easy = curl_easy_init()) == NULL)
+    if (d->nspare > 0)
+        x->easy = d->spare[--d->nspare];
+    else if ((x->easy = curl_easy_init()) == NULL)
         abort();
 
     add_header(x, "Content-Type", CONN_CE_MEDIA_TYPE);
@@ -523,13 +540,25 @@ int conn_deliver_post(conn_deliver_t *d, const conn_endpoint_t *ep,
     return 0;
 
 fail:
-    xfer_free(x);
+    xfer_free(d, x);
     return rc;
 }
 
 size_t conn_deliver_inflight(const conn_deliver_t *d)
 {
     return d->inflight;
+}
+
+void conn_deliver_limit_host(conn_deliver_t *d, long max_host_connections)
+{
+    if (d == NULL || d->closing || max_host_connections < 0)
+        return;
+    curl_multi_setopt(d->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+                      max_host_connections);
+    if (max_host_connections > d->max_connects) {
+        d->max_connects = max_host_connections;
+        curl_multi_setopt(d->multi, CURLMOPT_MAXCONNECTS, d->max_connects);
+    }
 }
 
 /* Runs once, outside any dispatch: cancel, close every socket watcher and
@@ -549,8 +578,10 @@ static void teardown(conn_deliver_t *d)
         curl_multi_remove_handle(d->multi, x->easy);
         xfer_unlink(d, x);
         x->cb(&res, x->arg);
-        xfer_free(x);
+        xfer_free(d, x);
     }
+    while (d->nspare > 0)
+        curl_easy_cleanup(d->spare[--d->nspare]);
     /* Watchers stop before curl closes the descriptors they watch. */
     while (d->socks)
         sock_close(d, d->socks);

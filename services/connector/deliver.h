@@ -117,6 +117,14 @@ int conn_deliver_post(conn_deliver_t *d, const conn_endpoint_t *ep,
 /* Deliveries started and not yet reported. */
 size_t conn_deliver_inflight(const conn_deliver_t *d);
 
+/* Changes max_host_connections (0 = unlimited) while running, and grows
+ * the idle cache to hold that many.  Transfers over the limit wait inside
+ * curl for a connection or, on HTTP/2, for a free stream on one.  Without
+ * a limit a burst of more transfers than one HTTP/2 connection's streams
+ * (100 at most servers) opens a connection, and a TLS handshake, for
+ * nearly every transfer over that. */
+void conn_deliver_limit_host(conn_deliver_t *d, long max_host_connections);
+
 /* Cancels every delivery in flight (each callback runs with
  * CONN_CANCELLED, status 0, before this returns, or right after the
  * current callback when called from one), closes all connections and

@@ -23,6 +23,12 @@
  * Delivery event in the outbox.  A crash between an organisation's 2xx and
  * that commit means the event is sent again: delivery is at least once, and
  * the webhook-id (the event id) lets the organisation drop the repeat.
+ *
+ * A tick is two round trips to PostgreSQL, with statements prepared once
+ * per connection: that transaction followed by the query for due keys, then
+ * the query for their heads.  A row's update touches no index (migration
+ * 0013), and the stored event goes into the request body as PostgreSQL
+ * returns it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,6 +110,7 @@ static struct {
     conn_backoff_t bo;
     brr_pg_pipe_t *pp;
     brr_histogram_t *latency;
+    long host_limit; /* connections per host, from the registry */
 } ds;
 
 /* ---- keys in flight ----------------------------------------------------- */
@@ -190,6 +197,25 @@ static void set_str(char **dst, const char *v)
         return;
     free(*dst);
     *dst = v && v[0] ? strdup(v) : NULL;
+}
+
+/* Connections per host: as many as the largest concurrency, so an
+ * organisation whose endpoint speaks only HTTP/1.1 still gets all of its
+ * requests in flight, while on HTTP/2 the requests share a few connections
+ * instead of a burst opening one per request (see
+ * conn_deliver_limit_host).  Organisations that share a host, as in the
+ * simulator, share these connections; on HTTP/2 each connection carries
+ * about a hundred requests at once. */
+static void limit_connections(void)
+{
+    long most = 1;
+    for (size_t i = 0; i < ds.norgs; i++)
+        if (ds.orgs[i]->enabled && ds.orgs[i]->concurrency > most)
+            most = ds.orgs[i]->concurrency;
+    if (most != ds.host_limit) {
+        conn_deliver_limit_host(ds.d, most);
+        ds.host_limit = most;
+    }
 }
 
 /* The operator enabled or changed the organisation: whatever waited for
@@ -283,6 +309,7 @@ static void registry_refresh(int force)
         if (!ds.orgs[i]->seen)
             ds.orgs[i]->enabled = 0; /* left the registry */
     PQclear(res);
+    limit_connections();
     for (size_t i = 0; i < ds.norgs; i++)
         if (ds.orgs[i]->retry_now) {
             ds.orgs[i]->retry_now = 0;
@@ -343,14 +370,13 @@ static int send_job(job_t *j, const char *type, const char *data_text,
     conn_cloudevent_t ce;
     conn_endpoint_t ep;
     conn_request_t rq;
-    json_t *data;
     char *body = NULL;
     size_t len = 0;
     int rc;
 
     if (j->org->nsecrets == 0)
         return BRR_ECONFIG;
-    data = json_loads(data_text, 0, NULL);
+    /* the stored jsonb's text goes into the body as it is */
     memset(&ce, 0, sizeof(ce));
     ce.id = j->event_id;
     ce.oin = ds.conf.oin;
@@ -358,9 +384,9 @@ static int send_job(job_t *j, const char *type, const char *data_text,
     ce.subject = j->arrangement;
     ce.time = time;
     ce.sequence = (uint64_t)j->sequence;
-    ce.data = data;
+    ce.data_text = data_text;
+    ce.data_len = strlen(data_text);
     rc = conn_cloudevent_encode(&ce, &body, &len);
-    json_decref(data);
     if (rc != 0)
         return rc;
     memset(&ep, 0, sizeof(ep));
@@ -406,6 +432,11 @@ static void start_job(job_t *j, const char *type, const char *data,
     }
 }
 
+/* For each eligible organisation ($1, with $2 = its requests in flight
+ * plus its quota: its keys in flight are due too and come back, so ask
+ * past them) its due keys, the longest due first, through the partial
+ * index sequences_due.  It runs in the same round trip as the outcomes'
+ * transaction, after its COMMIT, so the keys just recorded are there. */
 static const char keys_sql[] =
     "SELECT o.i, k.arrangement_id FROM unnest($1::text[], $2::int[]) WITH "
     "ORDINALITY AS o(code, n, i) CROSS JOIN LATERAL (SELECT "
@@ -414,13 +445,14 @@ static const char keys_sql[] =
     "s.due_at <= now() ORDER BY s.due_at LIMIT o.n) k ORDER BY o.i, k.due_at";
 
 /* "d.status || ''" in heads_sql and record_sql: an expression, not the
- * column, so no partial index (deliveries_pending, deliveries_undelivered)
- * is chosen from statistics taken while the queue was empty.  With such
- * statistics the planner took deliveries_undelivered for every key and
- * filtered the organisation's whole backlog (0.3 ms per key, 280 ms per
- * tick under load, growing with the backlog); this way each head is the
- * unique (organisation, arrangement_id, sequence) index walked in order
- * and each outcome a primary key lookup, whatever the statistics say. */
+ * column, so no index on status would ever be chosen.  There is none since
+ * migration 0013 (an index on status makes every outcome's update write
+ * all the table's indexes); before, the planner took one from statistics
+ * taken while the queue was empty and filtered the organisation's whole
+ * backlog for every key (0.3 ms per key, 280 ms per tick under load).
+ * This way each head is the unique (organisation, arrangement_id,
+ * sequence) index walked in order and each outcome a primary key lookup,
+ * whatever the statistics say. */
 static const char heads_sql[] =
     "SELECT k.i, d.id, d.event_id::text, d.sequence, d.type, d.data::text, "
     "to_char(d.event_time AT TIME ZONE 'UTC', "
@@ -466,28 +498,50 @@ static void repair_keys(const char *const *orgs, const char *const *arrs,
     free(la);
 }
 
-/* Picks the due heads and sends what may go now. */
-static void dispatch(void)
-{
-    org_t **elig, **sel_o;
-    const char **codes, **sel_org, **sel_arr;
-    char **counts, *lc, *ln;
-    unsigned char *found;
-    size_t ne = 0, nsel = 0, nmiss = 0;
-    int64_t now;
-    size_t room;
-    PGresult *res;
+/* ---- picking what to send ---------------------------------------------- */
 
+/* One tick's choice: the organisations that may send now, each with its
+ * quota, and the due keys the database returned for them. */
+typedef struct {
+    org_t **elig;
+    const char **codes;
+    char **counts;
+    size_t ne;
+    size_t room; /* free slots under max_inflight */
+    /* keys_sql's answer, copied out of its result */
+    long *key_org; /* index into elig */
+    char **key_arr;
+    size_t nkeys, capkeys;
+} plan_t;
+
+static void plan_free(plan_t *pl)
+{
+    for (size_t i = 0; i < pl->ne; i++)
+        free(pl->counts[i]);
+    for (size_t i = 0; i < pl->nkeys; i++)
+        free(pl->key_arr[i]);
+    free(pl->counts);
+    free(pl->codes);
+    free(pl->elig);
+    free(pl->key_org);
+    free(pl->key_arr);
+}
+
+/* Which organisations may send how much now; pl->ne == 0 when none. */
+static void plan_quotas(plan_t *pl)
+{
+    int64_t now;
+
+    memset(pl, 0, sizeof(*pl));
     if (ds.stopping || ds.norgs == 0 ||
-        ds.inflight >= (size_t)ds.conf.max_inflight ||
-        brr_pg_ensure(ds.pg) != 0)
+        ds.inflight >= (size_t)ds.conf.max_inflight)
         return;
     now = brr_now_ms();
-    room = (size_t)ds.conf.max_inflight - ds.inflight;
-    elig = calloc(ds.norgs, sizeof(*elig));
-    codes = calloc(ds.norgs, sizeof(*codes));
-    counts = calloc(ds.norgs, sizeof(*counts));
-    if (elig == NULL || codes == NULL || counts == NULL)
+    pl->room = (size_t)ds.conf.max_inflight - ds.inflight;
+    pl->elig = calloc(ds.norgs, sizeof(*pl->elig));
+    pl->codes = calloc(ds.norgs, sizeof(*pl->codes));
+    pl->counts = calloc(ds.norgs, sizeof(*pl->counts));
+    if (pl->elig == NULL || pl->codes == NULL || pl->counts == NULL)
         abort();
     /* Start with a different organisation each time, so that under the
      * global limit none is always served last. */
@@ -503,122 +557,161 @@ static void dispatch(void)
             o->quota = o->inflight == 0 ? 1 : 0;
         if (o->quota == 0)
             continue;
-        if ((size_t)o->quota > room)
-            o->quota = (int)room;
-        /* its keys in flight are due too and come back; ask past them */
+        if ((size_t)o->quota > pl->room)
+            o->quota = (int)pl->room;
         snprintf(n, sizeof(n), "%d", o->inflight + o->quota);
-        if ((counts[ne] = strdup(n)) == NULL)
+        if ((pl->counts[pl->ne] = strdup(n)) == NULL)
             abort();
-        codes[ne] = o->code;
-        elig[ne++] = o;
+        pl->codes[pl->ne] = o->code;
+        pl->elig[pl->ne++] = o;
     }
     ds.rr++;
-    if (ne == 0)
-        goto out;
-    lc = brr_pg_array_literal(codes, ne);
-    ln = brr_pg_array_literal((const char *const *)counts, ne);
-    {
-        const char *p[2] = {lc, ln};
-        int rc = brr_pg_query(ds.pg, keys_sql, 2, p, &res);
-        free(lc);
-        free(ln);
-        if (rc != 0)
-            goto out;
-    }
-    sel_org = calloc((size_t)PQntuples(res) + 1, sizeof(*sel_org));
-    sel_arr = calloc((size_t)PQntuples(res) + 1, sizeof(*sel_arr));
-    sel_o = calloc((size_t)PQntuples(res) + 1, sizeof(*sel_o));
-    if (sel_org == NULL || sel_arr == NULL || sel_o == NULL)
-        abort();
-    for (int r = 0; r < PQntuples(res) && nsel < room; r++) {
+}
+
+/* keys_sql's rows, copied: the result lives only during the callback. */
+static void keys_collect(void *arg, const PGresult *res)
+{
+    plan_t *pl = arg;
+    for (int r = 0; r < PQntuples(res); r++) {
         long i = strtol(PQgetvalue(res, r, 0), NULL, 10);
-        const char *arr = PQgetvalue(res, r, 1);
-        char key[128];
-        org_t *o;
-        if (i < 1 || (size_t)i > ne)
+        if (i < 1 || (size_t)i > pl->ne)
             continue;
-        o = elig[i - 1];
+        if (pl->nkeys == pl->capkeys) {
+            pl->capkeys = pl->capkeys ? 2 * pl->capkeys : 256;
+            pl->key_org =
+                realloc(pl->key_org, pl->capkeys * sizeof(*pl->key_org));
+            pl->key_arr =
+                realloc(pl->key_arr, pl->capkeys * sizeof(*pl->key_arr));
+            if (pl->key_org == NULL || pl->key_arr == NULL)
+                abort();
+        }
+        pl->key_org[pl->nkeys] = i - 1;
+        if ((pl->key_arr[pl->nkeys++] = strdup(PQgetvalue(res, r, 1))) == NULL)
+            abort();
+    }
+}
+
+/* Queues keys_sql for the organisations in pl. */
+static void keys_queue(plan_t *pl)
+{
+    char *lc, *ln;
+    const char *p[2];
+    if (pl->ne == 0)
+        return;
+    lc = brr_pg_array_literal(pl->codes, pl->ne);
+    ln = brr_pg_array_literal((const char *const *)pl->counts, pl->ne);
+    p[0] = lc;
+    p[1] = ln;
+    brr_pg_pipe_add_prepared(ds.pp, "conn_keys", keys_sql, 2, p, keys_collect,
+                             pl);
+    free(lc);
+    free(ln);
+}
+
+/* The heads being fetched: which key each row of heads_sql belongs to. */
+typedef struct {
+    org_t **o;
+    const char **org, **arr;
+    unsigned char *found;
+    size_t n;
+} heads_t;
+
+static void heads_start(void *arg, const PGresult *hr)
+{
+    heads_t *h = arg;
+    while (ds.inflight + h->n >= ds.nslots / 2)
+        slot_grow();
+    for (int r = 0; r < PQntuples(hr); r++) {
+        long i = strtol(PQgetvalue(hr, r, 0), NULL, 10);
+        job_t *j;
+        if (i < 1 || (size_t)i > h->n)
+            continue;
+        h->found[i - 1] = 1;
+        j = calloc(1, sizeof(*j));
+        if (j == NULL)
+            abort();
+        j->org = h->o[i - 1];
+        snprintf(j->key, sizeof(j->key), "%s|%s", h->org[i - 1], h->arr[i - 1]);
+        snprintf(j->arrangement, sizeof(j->arrangement), "%s", h->arr[i - 1]);
+        j->id = strtoll(PQgetvalue(hr, r, 1), NULL, 10);
+        snprintf(j->event_id, sizeof(j->event_id), "%s", PQgetvalue(hr, r, 2));
+        j->sequence = strtoll(PQgetvalue(hr, r, 3), NULL, 10);
+        snprintf(j->citizen, sizeof(j->citizen), "%s", PQgetvalue(hr, r, 7));
+        j->attempts = atoi(PQgetvalue(hr, r, 8));
+        j->first_ms = strtoll(PQgetvalue(hr, r, 9), NULL, 10);
+        j->submitted_ms = strtoll(PQgetvalue(hr, r, 10), NULL, 10);
+        snprintf(j->traceparent, sizeof(j->traceparent), "%s",
+                 PQgetvalue(hr, r, 11));
+        start_job(j, PQgetvalue(hr, r, 4), PQgetvalue(hr, r, 5),
+                  PQgetvalue(hr, r, 6));
+    }
+}
+
+/* Of the due keys, those not in flight, within each organisation's quota
+ * and the free slots; fetches their heads and sends them. */
+static void send_heads(plan_t *pl)
+{
+    heads_t h = {0};
+    size_t nmiss = 0;
+
+    if (pl->nkeys == 0)
+        return;
+    h.o = calloc(pl->nkeys, sizeof(*h.o));
+    h.org = calloc(pl->nkeys, sizeof(*h.org));
+    h.arr = calloc(pl->nkeys, sizeof(*h.arr));
+    if (h.o == NULL || h.org == NULL || h.arr == NULL)
+        abort();
+    for (size_t r = 0; r < pl->nkeys && h.n < pl->room; r++) {
+        org_t *o = pl->elig[pl->key_org[r]];
+        char key[128];
         if (o->quota <= 0)
             continue;
-        snprintf(key, sizeof(key), "%s|%s", o->code, arr);
+        snprintf(key, sizeof(key), "%s|%s", o->code, pl->key_arr[r]);
         if (*slot_find(key) != NULL)
             continue; /* its predecessor is still on its way */
         o->quota--;
-        sel_o[nsel] = o;
-        sel_org[nsel] = o->code;
-        sel_arr[nsel++] = arr;
+        h.o[h.n] = o;
+        h.org[h.n] = o->code;
+        h.arr[h.n++] = pl->key_arr[r];
     }
-    if (nsel > 0) {
-        char *lo = brr_pg_array_literal(sel_org, nsel);
-        char *la = brr_pg_array_literal(sel_arr, nsel);
+    if (h.n > 0) {
+        char *lo = brr_pg_array_literal(h.org, h.n);
+        char *la = brr_pg_array_literal(h.arr, h.n);
         const char *p[2] = {lo, la};
-        PGresult *hr;
-        int rc = brr_pg_query(ds.pg, heads_sql, 2, p, &hr);
+        if ((h.found = calloc(h.n, 1)) == NULL)
+            abort();
+        brr_pg_pipe_add_prepared(ds.pp, "conn_heads", heads_sql, 2, p,
+                                 heads_start, &h);
         free(lo);
         free(la);
-        if (rc == 0) {
-            found = calloc(nsel, 1);
-            if (found == NULL)
-                abort();
-            while (ds.inflight + nsel >= ds.nslots / 2)
-                slot_grow();
-            for (int r = 0; r < PQntuples(hr); r++) {
-                long i = strtol(PQgetvalue(hr, r, 0), NULL, 10);
-                job_t *j;
-                if (i < 1 || (size_t)i > nsel)
-                    continue;
-                found[i - 1] = 1;
-                j = calloc(1, sizeof(*j));
-                if (j == NULL)
-                    abort();
-                j->org = sel_o[i - 1];
-                snprintf(j->key, sizeof(j->key), "%s|%s", sel_org[i - 1],
-                         sel_arr[i - 1]);
-                snprintf(j->arrangement, sizeof(j->arrangement), "%s",
-                         sel_arr[i - 1]);
-                j->id = strtoll(PQgetvalue(hr, r, 1), NULL, 10);
-                snprintf(j->event_id, sizeof(j->event_id), "%s",
-                         PQgetvalue(hr, r, 2));
-                j->sequence = strtoll(PQgetvalue(hr, r, 3), NULL, 10);
-                snprintf(j->citizen, sizeof(j->citizen), "%s",
-                         PQgetvalue(hr, r, 7));
-                j->attempts = atoi(PQgetvalue(hr, r, 8));
-                j->first_ms = strtoll(PQgetvalue(hr, r, 9), NULL, 10);
-                j->submitted_ms = strtoll(PQgetvalue(hr, r, 10), NULL, 10);
-                snprintf(j->traceparent, sizeof(j->traceparent), "%s",
-                         PQgetvalue(hr, r, 11));
-                start_job(j, PQgetvalue(hr, r, 4), PQgetvalue(hr, r, 5),
-                          PQgetvalue(hr, r, 6));
-            }
-            PQclear(hr);
-            for (size_t i = 0; i < nsel; i++)
-                if (!found[i]) {
-                    sel_org[nmiss] = sel_org[i];
-                    sel_arr[nmiss++] = sel_arr[i];
+        if (brr_pg_pipe_run(ds.pg, ds.pp) == 0) {
+            for (size_t i = 0; i < h.n; i++)
+                if (!h.found[i]) {
+                    h.org[nmiss] = h.org[i];
+                    h.arr[nmiss++] = h.arr[i];
                 }
             if (nmiss > 0)
-                repair_keys(sel_org, sel_arr, nmiss);
-            free(found);
+                repair_keys(h.org, h.arr, nmiss);
         }
+        free(h.found);
     }
-    PQclear(res);
-    free(sel_org);
-    free(sel_arr);
-    free(sel_o);
-out:
-    for (size_t i = 0; i < ne; i++)
-        free(counts[i]);
-    free(counts);
-    free(codes);
-    free(elig);
+    free(h.o);
+    free(h.org);
+    free(h.arr);
 }
 
 /* ---- recording outcomes ------------------------------------------------- */
 
+/* Every outcome in the batch: its attempt into the delivery log, its row's
+ * new state (a HOT update: no index covers these columns, migration 0013)
+ * and its key's counters; one statement, the batch parsed once. */
 static const char record_sql[] =
     "WITH x AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id bigint, "
-    "state text, status int, error text, next_ms bigint, at_ms bigint, "
-    "first_ms bigint)), "
+    "org text, state text, status int, latency_us bigint, error text, "
+    "next_ms bigint, at_ms bigint, first_ms bigint)), "
+    "a AS (INSERT INTO connector.attempts (delivery_id, organisation, at, "
+    "http_status, latency_us, error) SELECT id, org, to_timestamp(at_ms / "
+    "1000.0), status, latency_us, nullif(error, '') FROM x), "
     "u AS (UPDATE connector.deliveries d SET status = x.state, attempts = "
     "d.attempts + 1, last_status = x.status, last_error = nullif(x.error, "
     "''), next_attempt_at = to_timestamp(x.next_ms / 1000.0), "
@@ -632,13 +725,6 @@ static const char record_sql[] =
     "= CASE WHEN u.state = 'PENDING' THEN to_timestamp(u.next_ms / 1000.0) "
     "ELSE now() END FROM u WHERE s.organisation = u.organisation AND "
     "s.arrangement_id = u.arrangement_id";
-
-static const char attempts_sql[] =
-    "INSERT INTO connector.attempts (delivery_id, organisation, at, "
-    "http_status, latency_us, error) SELECT id, org, to_timestamp(at_ms / "
-    "1000.0), status, latency_us, nullif(error, '') FROM "
-    "jsonb_to_recordset($1::jsonb) AS x(id bigint, org text, at_ms bigint, "
-    "status int, latency_us bigint, error text)";
 
 static const char gone_sql[] =
     "UPDATE connector.organisations o SET enabled = false, disabled_reason "
@@ -732,19 +818,35 @@ static json_t *health_rows(const job_t *list)
     return rows;
 }
 
-static void record(void)
+static void set_flag(void *arg, const PGresult *res)
 {
-    json_t *rows = json_array(), *health;
+    (void)res;
+    *(int *)arg = 1;
+}
+
+/* Records what finished in one transaction and, in the same round trip
+ * after its COMMIT, asks for pl's due keys (pl NULL: record only).  The
+ * recorded jobs free their keys.  0 when both went through; otherwise the
+ * outcomes not committed stay in ds.done for the next tick, and nothing is
+ * to be sent this tick. */
+static int record(plan_t *pl)
+{
+    json_t *rows, *health;
     job_t *list = ds.done, *j;
     brr_outbox_t *ob = ds.svc->ob;
     char *doc, *hdoc;
     const char *p[1], *hp[1];
-    int rc, any_gone = 0;
+    int rc, any_gone = 0, committed = 0;
 
     if (list == NULL) {
-        json_decref(rows);
-        return;
+        if (pl == NULL || pl->ne == 0)
+            return 0;
+        if ((rc = brr_pg_ensure(ds.pg)) != 0)
+            return rc;
+        keys_queue(pl);
+        return brr_pg_pipe_run(ds.pg, ds.pp);
     }
+    rows = json_array();
     for (j = list; j; j = j->next) {
         const char *state = "PENDING";
         int64_t next = j->done_ms;
@@ -807,27 +909,36 @@ static void record(void)
     p[0] = doc;
     hp[0] = hdoc;
     rc = brr_pg_ensure(ds.pg);
-    if (rc == 0 && json_array_size(rows) > 0) {
-        brr_pg_pipe_add(ds.pp, "BEGIN", 0, NULL, NULL, NULL);
-        brr_pg_pipe_add(ds.pp, record_sql, 1, p, NULL, NULL);
-        brr_pg_pipe_add(ds.pp, attempts_sql, 1, p, NULL, NULL);
-        if (any_gone)
-            brr_pg_pipe_add(ds.pp, gone_sql, 1, p, NULL, NULL);
-        brr_pg_pipe_add(ds.pp, health_sql, 1, hp, NULL, NULL);
-        brr_outbox_queue(ob, ds.pp);
-        brr_pg_pipe_add(ds.pp, "COMMIT", 0, NULL, NULL, NULL);
-        rc = brr_pg_pipe_run(ds.pg, ds.pp);
-        if (rc != 0) {
-            brr_outbox_clear(ob);
-            brr_pg_rollback(ds.pg);
+    if (rc == 0) {
+        if (json_array_size(rows) > 0) {
+            brr_pg_pipe_add(ds.pp, "BEGIN", 0, NULL, NULL, NULL);
+            brr_pg_pipe_add_prepared(ds.pp, "conn_record", record_sql, 1, p,
+                                     NULL, NULL);
+            if (any_gone)
+                brr_pg_pipe_add(ds.pp, gone_sql, 1, p, NULL, NULL);
+            brr_pg_pipe_add_prepared(ds.pp, "conn_health", health_sql, 1, hp,
+                                     NULL, NULL);
+            brr_outbox_queue(ob, ds.pp);
+            brr_pg_pipe_add(ds.pp, "COMMIT", 0, NULL, set_flag, &committed);
+        } else {
+            committed = 1; /* only cancelled ones: nothing to write */
         }
+        if (pl != NULL)
+            keys_queue(pl);
+        if (brr_pg_pipe_count(ds.pp) > 0)
+            rc = brr_pg_pipe_run(ds.pg, ds.pp);
     }
     free(doc);
     free(hdoc);
     json_decref(rows);
     json_decref(health);
-    if (rc != 0)
-        return; /* keep the outcomes; record again on the next tick */
+    if (!committed) {
+        /* keep the outcomes; record again on the next tick (the Delivery
+         * events are added again then) */
+        brr_outbox_clear(ob);
+        brr_pg_rollback(ds.pg);
+        return rc != 0 ? rc : BRR_EDB;
+    }
     ds.done = NULL;
     while (list != NULL) {
         job_t *next = list->next;
@@ -838,17 +949,20 @@ static void record(void)
         list = next;
     }
     brr_relay_kick(ds.svc->relay);
+    return rc;
 }
 
 static void on_tick(uv_timer_t *t)
 {
+    plan_t pl;
     (void)t;
     if (ds.stopping)
         return;
     registry_refresh(0);
-    record();
-    if (ds.done == NULL)
-        dispatch();
+    plan_quotas(&pl);
+    if (record(&pl) == 0)
+        send_heads(&pl);
+    plan_free(&pl);
 }
 
 void conn_dispatch_kick(void)
@@ -865,9 +979,8 @@ void conn_dispatch_committed(void *arg)
 
 int conn_dispatch_start(brr_service_t *svc, const conn_dispatch_conf_t *conf)
 {
-    /* No per-host limit inside curl: the dispatcher bounds requests per
-     * organisation and in total, and organisations that share a host (as
-     * in the simulator) must not queue behind each other's connections. */
+    /* The per-host limit follows the registry (limit_connections); the
+     * dispatcher bounds requests per organisation and in total. */
     conn_deliver_opts_t opts = {0, 0, 256, 0};
     int rc;
 
@@ -897,7 +1010,7 @@ int conn_dispatch_start(brr_service_t *svc, const conn_dispatch_conf_t *conf)
 static void on_closed(void *arg)
 {
     (void)arg;
-    record(); /* cancelled jobs are skipped; they stay pending */
+    record(NULL); /* cancelled jobs are skipped; they stay pending */
     for (job_t *j = ds.done, *n; j; j = n) {
         n = j->next;
         free(j);
@@ -924,6 +1037,6 @@ void conn_dispatch_stop(void)
     uv_timer_stop(&ds.tick);
     uv_close((uv_handle_t *)&ds.tick, NULL);
     /* first record what finished, then cancel what is in flight */
-    record();
+    record(NULL);
     conn_deliver_close(ds.d, on_closed, NULL);
 }

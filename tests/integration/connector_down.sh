@@ -37,8 +37,19 @@ check "no ${DOWN} arrangement has a later event sent before an earlier one" sql_
 report=$("${BRRCTL}" deliveries --org "${DOWN}")
 echo "${report}"
 backlog=$(awk 'NR == 2 {print $3}' <<<"${report}")
+oldest=$(awk 'NR == 2 {print $5}' <<<"${report}")
 fails=$(awk 'NR == 2 {print $7}' <<<"${report}")
 check "brrctl deliveries shows ${DOWN}'s backlog (${backlog})" test "${backlog}" -ge "${want}"
+# OLDEST is "45s" or "12m03s" here; at least as old as this test's first event
+age=$(psql_q "SELECT extract(epoch FROM now() - min(created_at))::int FROM connector.deliveries WHERE organisation = '${DOWN}' AND arrangement_id IN (${in})")
+secs=-1
+if [[ "${oldest}" =~ ^([0-9]+)m([0-9]+)s$ ]]; then
+    secs=$((10#${BASH_REMATCH[1]} * 60 + 10#${BASH_REMATCH[2]}))
+elif [[ "${oldest}" =~ ^([0-9]+)s$ ]]; then
+    secs=${BASH_REMATCH[1]}
+fi
+check "brrctl deliveries shows the oldest undelivered event (${oldest}, ${age}s)" \
+    test "${secs}" -ge $((age - 2))
 check "brrctl deliveries shows consecutive failures (${fails})" test "${fails}" -ge 1
 check "brrctl deliveries shows the last error" grep -q "HTTP 503" <<<"${report}"
 

@@ -2,21 +2,26 @@
  * bench_deliver: deliveries per second of the connector's engine.
  *
  * Posts N signed CloudEvents over mutual TLS to a URL, keeping C requests in
- * flight on one libuv loop, and prints the rate.  Point it at the
- * organisation simulator:
+ * flight on one libuv loop, and prints the rate and its own CPU time per
+ * delivery.  Point it at the organisation simulator (scripts/bench-connector
+ * does, with the stack's certificates):
  *
- *   bench_deliver --url https://127.0.0.1:8443/events --cert client.pem \
- *       --key client.key --ca ca.pem [--secret whsec_...] [-n 20000] \
- *       [-c 64] [--conns 16]
+ *   bench_deliver --url https://127.0.0.1:9443/orgs/BENCH/events \
+ *       --cert connector.crt --key connector.key --ca ca.crt \
+ *       [--secret whsec_...] [-n 20000] [-c 64] [--conns 16]
  *
  * or, with --self, at an in-process threaded TLS server on throwaway
- * certificates (measures the client side plus that simple server).
+ * certificates (measures the client side plus that simple server).  Event
+ * ids are UUIDv7 from the start time, and arrangements new per run, so a
+ * second run is not a run of duplicates.
  */
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
 
 #include <jansson.h>
 #include <uv.h>
@@ -37,6 +42,7 @@ typedef struct {
     char last_error[256];
     uint64_t lat_sum_us, lat_max_us;
     uint64_t t0, t1;
+    uint64_t run_ms; /* the start, in the ids' time field */
 } bench_t;
 
 static void on_done(const conn_result_t *res, void *arg);
@@ -44,7 +50,7 @@ static void on_done(const conn_result_t *res, void *arg);
 /* Event i as the connector will send it: a fresh id, a CloudEvent body. */
 static int post_next(bench_t *b)
 {
-    char id[40], t[CONN_CE_TIME_LEN], subject[40];
+    char id[64], t[CONN_CE_TIME_LEN], subject[64];
     json_t *data;
     conn_cloudevent_t ce;
     conn_request_t req;
@@ -53,9 +59,12 @@ static int post_next(bench_t *b)
     long i = b->posted;
     int rc;
 
-    snprintf(id, sizeof(id), "0190f1a2-0000-7000-8000-%012lx", i);
-    snprintf(subject, sizeof(subject), "0190f1a2-0000-7000-9000-%012lx",
-             i % 1000);
+    /* UUIDv7: 48 bits of milliseconds, then the counter */
+    snprintf(id, sizeof(id), "%08" PRIx64 "-%04" PRIx64 "-7000-8000-%012lx",
+             b->run_ms >> 16, b->run_ms & 0xffff, i);
+    snprintf(subject, sizeof(subject),
+             "%08" PRIx64 "-%04" PRIx64 "-7000-9000-%012lx", b->run_ms >> 16,
+             b->run_ms & 0xffff, i % 1000);
     conn_cloudevent_time(
         (int64_t)(uv_now(uv_default_loop()) % 1000) + 1700000000000, t);
     data = json_pack("{s:s, s:I, s:[{s:s, s:I}]}", "status", "active",
@@ -140,7 +149,8 @@ int main(int argc, char **argv)
     fx_pki_t pki;
     fx_server_t *srv = NULL;
     char self_url[64];
-    double secs;
+    double secs, cpu_us;
+    struct rusage ru;
 
     memset(&b, 0, sizeof(b));
     b.n = 20000;
@@ -202,6 +212,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_deliver: could not start the engine\n");
         return 1;
     }
+    {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        b.run_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    }
     b.t0 = uv_hrtime();
     for (long i = 0; i < inflight && i < b.n; i++)
         if (post_next(&b) < 0) {
@@ -211,15 +226,18 @@ int main(int argc, char **argv)
     uv_run(uv_default_loop(), UV_RUN_DEFAULT);
     uv_loop_close(uv_default_loop());
     secs = (double)(b.t1 - b.t0) / 1e9;
+    getrusage(RUSAGE_SELF, &ru);
+    cpu_us = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 +
+             (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
     printf("deliveries=%ld delivered=%ld retry_after=%ld gone=%ld retry=%ld "
            "inflight=%ld conns_per_host=%ld seconds=%.3f "
            "deliveries_per_second=%.0f mean_latency_ms=%.2f "
-           "max_latency_ms=%.2f\n",
+           "max_latency_ms=%.2f cpu_us_per_delivery=%.0f\n",
            b.done, b.outcomes[CONN_DELIVERED], b.outcomes[CONN_RETRY_AFTER],
            b.outcomes[CONN_GONE], b.outcomes[CONN_RETRY], inflight,
            dopts.max_host_connections, secs, (double)b.done / secs,
            (double)b.lat_sum_us / (double)b.done / 1000.0,
-           (double)b.lat_max_us / 1000.0);
+           (double)b.lat_max_us / 1000.0, cpu_us / (double)b.done);
     if (b.last_error[0])
         printf("last error: %s\n", b.last_error);
     if (srv) {

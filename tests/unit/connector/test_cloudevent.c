@@ -157,6 +157,97 @@ static void test_malformed_attributes_are_refused(void **state)
     json_decref(arr);
 }
 
+static void test_encode_data_text_is_copied_as_it_is(void **state)
+{
+    json_t *data = sample_data();
+    conn_cloudevent_t ce = sample(data);
+    char *a, *b;
+    size_t la, lb;
+    static const char spaced[] =
+        " {\"status\": \"active\", \"claims\": [{\"ref\": \"x\"}]}\n";
+
+    /* the text jansson would write gives the same bytes */
+    assert_int_equal(conn_cloudevent_encode(&ce, &a, &la), 0);
+    ce.data = NULL;
+    ce.data_text = "{\"claims\":[{\"open_cents\":50000,\"ref\":\"CJIB-2024-"
+                   "001\"}],\"share_cents\":12345,\"status\":\"active\"}";
+    ce.data_len = strlen(ce.data_text);
+    assert_int_equal(conn_cloudevent_encode(&ce, &b, &lb), 0);
+    assert_int_equal(la, lb);
+    assert_string_equal(a, b);
+    free(b);
+    /* any other layout (PostgreSQL's jsonb text) goes in unchanged */
+    ce.data_text = spaced;
+    ce.data_len = sizeof(spaced) - 1;
+    assert_int_equal(conn_cloudevent_encode(&ce, &b, &lb), 0);
+    assert_int_equal(lb, strlen(b));
+    assert_non_null(strstr(b, "{\"data\":{\"status\": \"active\", "
+                              "\"claims\": [{\"ref\": \"x\"}]},"
+                              "\"datacontenttype\":"));
+    {
+        json_error_t err;
+        json_t *ev = json_loads(b, 0, &err);
+        assert_non_null(ev);
+        assert_int_equal(json_object_size(ev), 9);
+        json_decref(ev);
+    }
+    free(a);
+    free(b);
+    json_decref(data);
+}
+
+static void test_encode_without_data_and_escaped_subject(void **state)
+{
+    conn_cloudevent_t ce = sample(NULL);
+    json_error_t err;
+    json_t *ev;
+    char *body;
+    size_t len;
+
+    ce.subject = "a\"b\\c\n\x01\xc3\xa9";
+    assert_int_equal(conn_cloudevent_encode(&ce, &body, &len), 0);
+    assert_memory_equal(body, "{\"datacontenttype\":", 19);
+    assert_non_null(strstr(body, "\"subject\":\"a\\\"b\\\\c\\n\\u0001"
+                                 "\xc3\xa9\","));
+    ev = json_loads(body, 0, &err);
+    assert_non_null(ev);
+    assert_int_equal(json_object_size(ev), 8);
+    assert_string_equal(json_string_value(json_object_get(ev, "subject")),
+                        ce.subject);
+    json_decref(ev);
+    free(body);
+}
+
+static void test_encode_refuses_what_build_refuses(void **state)
+{
+    json_t *data = sample_data();
+    conn_cloudevent_t ce;
+    char *body = (char *)0x1;
+    size_t len;
+
+#define REFUSED(field, value)                                                  \
+    do {                                                                       \
+        ce = sample(NULL);                                                     \
+        ce.data_text = "{}";                                                   \
+        ce.data_len = 2;                                                       \
+        ce.field = value;                                                      \
+        assert_int_equal(conn_cloudevent_encode(&ce, &body, &len),             \
+                         BRR_EINVAL);                                          \
+        assert_ptr_equal(body, (char *)0x1);                                   \
+    } while (0)
+    REFUSED(oin, "0000000100321434500");
+    REFUSED(type, "com.example.created");
+    REFUSED(subject, "\xff\xfe not utf-8");
+    REFUSED(subject, "\xed\xa0\x80"); /* a UTF-16 surrogate */
+    REFUSED(id, "\xc0\xaf");          /* overlong */
+    REFUSED(data, data);              /* data and data_text */
+    REFUSED(data_text, "[1]");
+    REFUSED(data_text, " ");
+    REFUSED(data_len, 1); /* "{" */
+#undef REFUSED
+    json_decref(data);
+}
+
 static void test_time_is_rfc3339_utc_with_millis(void **state)
 {
     char t[CONN_CE_TIME_LEN];
@@ -182,6 +273,9 @@ int main(void)
         cmocka_unit_test(test_sequence_extremes_and_no_data),
         cmocka_unit_test(test_malformed_attributes_are_refused),
         cmocka_unit_test(test_time_is_rfc3339_utc_with_millis),
+        cmocka_unit_test(test_encode_data_text_is_copied_as_it_is),
+        cmocka_unit_test(test_encode_without_data_and_escaped_subject),
+        cmocka_unit_test(test_encode_refuses_what_build_refuses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
