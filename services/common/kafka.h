@@ -19,7 +19,8 @@
  * auto-commit sends the stored ones.  Static membership
  * (group.instance.id: the instance id and a hash of the subscription, so
  * a release that subscribes to another topic joins as a new member) and a
- * 10 s session timeout make a restart resume within seconds.  BRR_KAFKA_<property> variables pass through to both.
+ * 10 s session timeout make a restart resume within seconds.
+ * BRR_KAFKA_<property> variables pass through to both.
  */
 #ifndef BRR_KAFKA_H
 #define BRR_KAFKA_H
@@ -47,8 +48,8 @@ rd_kafka_headers_t *brr_ce_headers(const brr_ce_t *ce);
 
 /* Copies header name's value (NUL-terminated) into buf; 0, BRR_ENOTFOUND
  * or BRR_ERANGE when it does not fit. */
-int brr_kafka_header(const rd_kafka_message_t *rkm, const char *name,
-                     char *buf, size_t cap);
+int brr_kafka_header(const rd_kafka_message_t *rkm, const char *name, char *buf,
+                     size_t cap);
 
 /* Current time as RFC 3339 UTC with milliseconds into buf (>= 32 bytes). */
 void brr_rfc3339_now(char *buf, size_t cap);
@@ -102,8 +103,7 @@ typedef struct brr_kc brr_kc_t;
 /* A batch of messages, in partition order.  The callee owns the messages
  * (rd_kafka_message_destroy) and the array is only valid during the call:
  * copy the pointers to keep them. */
-typedef void (*brr_kc_batch_cb)(void *arg, rd_kafka_message_t **msgs,
-                                size_t n);
+typedef void (*brr_kc_batch_cb)(void *arg, rd_kafka_message_t **msgs, size_t n);
 
 /* topics: names, or regular expressions starting with '^'. */
 int brr_kc_new(uv_loop_t *loop, const char *brokers, const char *group,
