@@ -577,47 +577,55 @@ static void put_key(brr_jbuf_t *b, const char *name)
     brr_jbuf_puts(b, "\":");
 }
 
+/* One member and its ',': "name":"s", and "name":v, (the object's last ','
+ * is replaced by its '}' in end_object). */
+static void put_str(brr_jbuf_t *b, const char *name, const char *s)
+{
+    put_key(b, name);
+    brr_jbuf_str(b, s);
+    brr_jbuf_putc(b, ',');
+}
+
+static void put_int(brr_jbuf_t *b, const char *name, int64_t v)
+{
+    put_key(b, name);
+    brr_jbuf_int(b, v);
+    brr_jbuf_putc(b, ',');
+}
+
+static void end_object(brr_jbuf_t *b)
+{
+    brr_jbuf_unput(b, ',');
+    brr_jbuf_puts(b, "},");
+}
+
 void intake_app_public_write(const intake_app_t *app, brr_jbuf_t *b)
 {
-    brr_jbuf_puts(b, "{\"kind\":");
-    brr_jbuf_str(b, app->maatwerk ? "maatwerk" : "standard");
-    brr_jbuf_puts(b, ",\"claims\":[");
+    brr_jbuf_putc(b, '{');
+    put_str(b, "kind", app->maatwerk ? "maatwerk" : "standard");
+    put_key(b, "claims");
+    brr_jbuf_putc(b, '[');
     for (size_t i = 0; i < app->nclaims; i++) {
         const intake_claim_t *c = &app->claims[i];
-        brr_jbuf_puts(b, i ? ",{" : "{");
-        put_key(b, "organisation");
-        brr_jbuf_str(b, c->organisation);
-        brr_jbuf_putc(b, ',');
-        put_key(b, "reference");
-        brr_jbuf_str(b, c->reference);
-        brr_jbuf_putc(b, ',');
-        put_key(b, "open_cents");
-        brr_jbuf_int(b, c->open_cents);
-        brr_jbuf_putc(b, ',');
+        brr_jbuf_putc(b, '{');
+        put_str(b, "organisation", c->organisation);
+        put_str(b, "reference", c->reference);
+        put_int(b, "open_cents", c->open_cents);
         put_key(b, "under_objection");
-        brr_jbuf_puts(b, c->under_objection ? "true" : "false");
-        if (c->due_date[0]) {
-            brr_jbuf_putc(b, ',');
-            put_key(b, "due_date");
-            brr_jbuf_str(b, c->due_date);
-        }
-        brr_jbuf_putc(b, '}');
+        brr_jbuf_puts(b, c->under_objection ? "true," : "false,");
+        if (c->due_date[0])
+            put_str(b, "due_date", c->due_date);
+        end_object(b);
     }
+    brr_jbuf_unput(b, ',');
     brr_jbuf_puts(b, "],");
-    put_key(b, "requested_instalment_cents");
-    brr_jbuf_int(b, app->requested_instalment_cents);
-    brr_jbuf_putc(b, ',');
-    put_key(b, "due_day");
-    brr_jbuf_int(b, app->due_day);
-    brr_jbuf_putc(b, ',');
-    put_key(b, "reference_date");
-    brr_jbuf_str(b, app->reference_date);
-    if (app->maatwerk) {
-        brr_jbuf_putc(b, ',');
-        put_key(b, "household");
-        brr_jbuf_str(b, app->household);
-    }
-    brr_jbuf_putc(b, '}');
+    put_int(b, "requested_instalment_cents", app->requested_instalment_cents);
+    put_int(b, "due_day", app->due_day);
+    put_str(b, "reference_date", app->reference_date);
+    if (app->maatwerk)
+        put_str(b, "household", app->household);
+    end_object(b);
+    brr_jbuf_unput(b, ',');
 }
 
 int intake_app_personal_write(const intake_app_t *app, brr_jbuf_t *b)
@@ -625,46 +633,27 @@ int intake_app_personal_write(const intake_app_t *app, brr_jbuf_t *b)
     const intake_personal_t *pd = &app->personal;
     size_t start = b->len;
     brr_jbuf_putc(b, '{');
-    if (pd->email[0]) {
-        put_key(b, "email");
-        brr_jbuf_str(b, pd->email);
-        brr_jbuf_putc(b, ',');
-    }
-    if (pd->phone[0]) {
-        put_key(b, "phone");
-        brr_jbuf_str(b, pd->phone);
-        brr_jbuf_putc(b, ',');
-    }
+    if (pd->email[0])
+        put_str(b, "email", pd->email);
+    if (pd->phone[0])
+        put_str(b, "phone", pd->phone);
     if (pd->has_address) {
         put_key(b, "address");
         brr_jbuf_putc(b, '{');
-        put_key(b, "street");
-        brr_jbuf_str(b, pd->street);
-        brr_jbuf_putc(b, ',');
-        put_key(b, "house_number");
-        brr_jbuf_int(b, pd->house_number);
-        brr_jbuf_putc(b, ',');
-        put_key(b, "postcode");
-        brr_jbuf_str(b, pd->postcode);
-        brr_jbuf_putc(b, ',');
-        put_key(b, "city");
-        brr_jbuf_str(b, pd->city);
-        if (pd->house_number_addition[0]) {
-            brr_jbuf_putc(b, ',');
-            put_key(b, "house_number_addition");
-            brr_jbuf_str(b, pd->house_number_addition);
-        }
-        brr_jbuf_puts(b, "},");
+        put_str(b, "street", pd->street);
+        put_int(b, "house_number", pd->house_number);
+        put_str(b, "postcode", pd->postcode);
+        put_str(b, "city", pd->city);
+        if (pd->house_number_addition[0])
+            put_str(b, "house_number_addition", pd->house_number_addition);
+        end_object(b);
     }
     if (pd->iban[0]) {
         put_key(b, "refund_account");
         brr_jbuf_putc(b, '{');
-        put_key(b, "iban");
-        brr_jbuf_str(b, pd->iban);
-        brr_jbuf_putc(b, ',');
-        put_key(b, "account_holder");
-        brr_jbuf_str(b, pd->account_holder);
-        brr_jbuf_puts(b, "},");
+        put_str(b, "iban", pd->iban);
+        put_str(b, "account_holder", pd->account_holder);
+        end_object(b);
     }
     if (b->len == start + 1) {
         /* nothing personal: leave no trace in the buffer */
@@ -672,7 +661,8 @@ int intake_app_personal_write(const intake_app_t *app, brr_jbuf_t *b)
         b->p[start] = '\0';
         return 0;
     }
-    b->p[b->len - 1] = '}'; /* the last ',' */
+    end_object(b);
+    brr_jbuf_unput(b, ',');
     return 1;
 }
 

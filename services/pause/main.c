@@ -129,6 +129,21 @@ static void emit(brr_outbox_t *ob, const char *type, Brr__V1__PauseEvent *ev,
                    traceparent && traceparent[0] ? traceparent : NULL, NULL);
 }
 
+/* A pause row's fields from row i of res, columns col to col + 6:
+ * citizen_ref, start_date, end_date, reason, channel, effect,
+ * policy_version.  The strings stay res's: emit before PQclear. */
+static void event_from_row(Brr__V1__PauseEvent *ev, const PGresult *res, int i,
+                           int col)
+{
+    ev->citizen_ref = PQgetvalue(res, i, col);
+    ev->start_date = PQgetvalue(res, i, col + 1);
+    ev->end_date = PQgetvalue(res, i, col + 2);
+    ev->reason = PQgetvalue(res, i, col + 3);
+    ev->channel = PQgetvalue(res, i, col + 4);
+    ev->effect = PQgetvalue(res, i, col + 5);
+    ev->policy_version = PQgetvalue(res, i, col + 6);
+}
+
 static void event_of(Brr__V1__PauseEvent *ev, const Brr__V1__PauseRequest *rq)
 {
     brr__v1__pause_event__init(ev);
@@ -230,13 +245,7 @@ static int mark_ignored(brr_pg_t *pg, brr_msg_t *m,
         ev.pause_id = ae->pause_id;
         ev.request_id = ae->pause_id;
         ev.arrangement_id = ae->arrangement_id;
-        ev.citizen_ref = brr_arena_strdup(a, PQgetvalue(res, 0, 0));
-        ev.start_date = brr_arena_strdup(a, PQgetvalue(res, 0, 1));
-        ev.end_date = brr_arena_strdup(a, PQgetvalue(res, 0, 2));
-        ev.reason = brr_arena_strdup(a, PQgetvalue(res, 0, 3));
-        ev.channel = brr_arena_strdup(a, PQgetvalue(res, 0, 4));
-        ev.effect = brr_arena_strdup(a, PQgetvalue(res, 0, 5));
-        ev.policy_version = brr_arena_strdup(a, PQgetvalue(res, 0, 6));
+        event_from_row(&ev, res, 0, 0);
         refusals[0] = brr_arena_strdup(a, why);
         ev.refusals = refusals;
         ev.n_refusals = 1;
@@ -556,9 +565,9 @@ static int on_cancel(brr_pg_t *pg, brr_msg_t *m,
              "del AS (DELETE FROM pause.timers t USING upd WHERE t.pause_id "
              "= upd.pause_id) SELECT (SELECT state FROM cur), "
              "upd.was, upd.citizen_ref::text, upd.start_date::text, "
-             "upd.end_date::text, coalesce(upd.ran_until::text, ''), "
-             "upd.reason, upd.channel, coalesce(upd.effect, ''), "
-             "coalesce(upd.policy_version, '') FROM (SELECT 1) one LEFT "
+             "upd.end_date::text, upd.reason, upd.channel, "
+             "coalesce(upd.effect, ''), coalesce(upd.policy_version, ''), "
+             "coalesce(upd.ran_until::text, '') FROM (SELECT 1) one LEFT "
              "JOIN upd ON true",
              3, p, &res);
     if (rc != 0)
@@ -584,17 +593,11 @@ static int on_cancel(brr_pg_t *pg, brr_msg_t *m,
         PQclear(res);
         return 0;
     }
-    ev.citizen_ref = brr_arena_strdup(a, PQgetvalue(res, 0, 2));
-    ev.start_date = brr_arena_strdup(a, PQgetvalue(res, 0, 3));
-    ev.end_date = brr_arena_strdup(a, PQgetvalue(res, 0, 4));
-    ev.reason = brr_arena_strdup(a, PQgetvalue(res, 0, 6));
-    ev.channel = brr_arena_strdup(a, PQgetvalue(res, 0, 7));
-    ev.effect = brr_arena_strdup(a, PQgetvalue(res, 0, 8));
-    ev.policy_version = brr_arena_strdup(a, PQgetvalue(res, 0, 9));
+    event_from_row(&ev, res, 0, 2);
     if (strcmp(PQgetvalue(res, 0, 1), "RUNNING") == 0) {
         /* the schedule resumes now: brr-distribution acts on ended */
         Brr__V1__PauseEvent end = ev;
-        end.end_date = brr_arena_strdup(a, PQgetvalue(res, 0, 5));
+        end.end_date = PQgetvalue(res, 0, 9);
         emit(ob, "pause.ended", &end, m->traceparent);
     }
     emit(ob, "pause.cancelled", &ev, m->traceparent);
@@ -744,13 +747,7 @@ static void on_tick(uv_timer_t *t)
         ev.pause_id = PQgetvalue(res, i, 0);
         ev.request_id = PQgetvalue(res, i, 0);
         ev.arrangement_id = PQgetvalue(res, i, 2);
-        ev.citizen_ref = PQgetvalue(res, i, 3);
-        ev.start_date = PQgetvalue(res, i, 4);
-        ev.end_date = PQgetvalue(res, i, 5);
-        ev.reason = PQgetvalue(res, i, 6);
-        ev.channel = PQgetvalue(res, i, 7);
-        ev.effect = PQgetvalue(res, i, 8);
-        ev.policy_version = PQgetvalue(res, i, 9);
+        event_from_row(&ev, res, i, 3);
         emit(svc.ob, start ? "pause.started" : "pause.ended", &ev, NULL);
     }
     if (n > 0 || brr_outbox_count(svc.ob) > 0) {
