@@ -219,6 +219,11 @@ struct brr_relay {
     uint64_t last_purge_ms;
     unsigned long long published;
     int kicked;
+    /* the round trip under way on the loop (brr_pg_busy(pg)) */
+    brr_pg_pipe_t *pp;
+    char *mark_sql;
+    size_t marking; /* rows of the batch its UPDATE marks */
+    int partial;    /* and some rows of that batch failed */
 };
 
 static void relay_schedule(brr_relay_t *rl, uint64_t ms);
@@ -326,14 +331,23 @@ static rd_kafka_headers_t *headers_from_json(const char *text)
     return h;
 }
 
-/* Marks the confirmed rows of the finished batch; 0 when all were ok. */
-static int relay_finish(brr_relay_t *rl)
+static void relay_marked(void *arg, const PGresult *res)
+{
+    brr_relay_t *rl = arg;
+    (void)res;
+    rl->published += rl->marking;
+    rl->n = 0;
+    rl->state = RELAY_IDLE;
+}
+
+/* Queues the UPDATE that marks the confirmed rows of the finished batch
+ * (relay_marked ends the batch when it succeeds).  The number of rows
+ * that failed. */
+static size_t relay_mark_queue(brr_relay_t *rl)
 {
     size_t cap = rl->n * 21 + 3, len = 0, ok = 0;
     char *arr = malloc(cap);
     const char *params[1];
-    char sql[256];
-    int rc = 0;
 
     if (arr == NULL)
         abort();
@@ -347,22 +361,19 @@ static int relay_finish(brr_relay_t *rl)
     }
     arr[len++] = '}';
     arr[len] = '\0';
-    if (ok > 0) {
-        snprintf(sql, sizeof(sql),
-                 "UPDATE %s.outbox SET published_at = now() "
-                 "WHERE id = ANY($1::bigint[])",
-                 rl->schema);
-        params[0] = arr;
-        rc = brr_pg_query(rl->pg, sql, 1, params, NULL);
-        if (rc == 0)
-            rl->published += ok;
-    }
+    params[0] = arr;
+    rl->marking = ok;
+    /* with none confirmed it marks nothing, and still ends the batch */
+    brr_pg_pipe_add(rl->pp, rl->mark_sql, 1, params, relay_marked, rl);
     free(arr);
-    if (rc == 0 && ok < rl->n)
-        rc = BRR_EKAFKATRANSIENT;
-    rl->n = 0;
-    rl->state = RELAY_IDLE;
-    return rc;
+    return rl->n - ok;
+}
+
+/* Marks the finished batch the blocking way (at stop). */
+static void relay_finish(brr_relay_t *rl)
+{
+    relay_mark_queue(rl);
+    brr_pg_pipe_run(rl->pg, rl->pp);
 }
 
 static void relay_purge(brr_relay_t *rl)
@@ -377,46 +388,14 @@ static void relay_purge(brr_relay_t *rl)
     brr_pg_query(rl->pg, rl->purge_sql, 1, params, NULL);
 }
 
-/* One cycle: finish the batch in flight, or start a new one. */
-static void relay_cycle(brr_relay_t *rl)
+/* The unpublished rows the SELECT found: produced, in id order. */
+static void relay_rows(void *arg, const PGresult *res)
 {
-    PGresult *res;
-    int n, rc;
+    brr_relay_t *rl = arg;
+    int n = PQntuples(res), rc;
 
-    if (rl->state == RELAY_STOPPED)
+    if (n == 0)
         return;
-    if (rl->state == RELAY_WAITING) {
-        if (rl->waiting > 0) {
-            if (brr_kp_fatal(rl->kp))
-                brr_kp_recreate(rl->kp); /* fails the rest through DRs */
-            return;
-        }
-        if (relay_finish(rl) != 0) {
-            rl->failures++;
-            relay_schedule(rl, rl->failures > 5 ? 5000 : 200u * rl->failures);
-            return;
-        }
-        rl->failures = 0;
-    }
-    if (brr_kp_fatal(rl->kp))
-        brr_kp_recreate(rl->kp);
-    if ((rc = relay_lock(rl)) != 0) {
-        relay_schedule(rl, rc == BRR_EBUSY ? 1000 : 1000);
-        return;
-    }
-    relay_purge(rl);
-    rl->kicked = 0;
-    if (brr_pg_query(rl->pg, rl->select_sql, 0, NULL, &res) != 0) {
-        rl->locked = brr_pg_ok(rl->pg) ? rl->locked : 0;
-        relay_schedule(rl, 1000);
-        return;
-    }
-    n = PQntuples(res);
-    if (n == 0) {
-        PQclear(res);
-        relay_schedule(rl, rl->kicked ? 0 : RELAY_TICK_MS);
-        return;
-    }
     rl->state = RELAY_WAITING;
     rl->n = (size_t)n;
     rl->waiting = (size_t)n;
@@ -443,9 +422,74 @@ static void relay_cycle(brr_relay_t *rl)
             break;
         }
     }
-    PQclear(res);
-    if (rl->waiting == 0)
-        relay_schedule(rl, 0);
+}
+
+static void relay_backoff(brr_relay_t *rl)
+{
+    rl->failures++;
+    relay_schedule(rl, rl->failures > 5 ? 5000 : 200u * (unsigned)rl->failures);
+}
+
+/* The cycle's round trip ended. */
+static void relay_answered(void *arg, int rc)
+{
+    brr_relay_t *rl = arg;
+    int partial = rl->partial;
+
+    rl->marking = 0;
+    rl->partial = 0;
+    if (rl->state == RELAY_STOPPED)
+        return;
+    if (rc != 0) {
+        /* the marks (if any) are retried; the lock may be gone with the
+         * connection */
+        rl->locked = brr_pg_ok(rl->pg) ? rl->locked : 0;
+        relay_backoff(rl);
+        return;
+    }
+    if (partial) {
+        /* some rows were not confirmed: republished, in order, after a
+         * pause */
+        relay_backoff(rl);
+        return;
+    }
+    rl->failures = 0;
+    if (rl->state == RELAY_IDLE)
+        relay_schedule(rl, rl->kicked ? 0 : RELAY_TICK_MS);
+    else if (rl->waiting == 0)
+        relay_schedule(rl, 0); /* nothing could be produced */
+}
+
+/* One cycle, a round trip on the loop: mark the finished batch, and unless
+ * some of its rows failed, select the next and produce it. */
+static void relay_cycle(brr_relay_t *rl)
+{
+    int rc;
+
+    if (rl->state == RELAY_STOPPED || brr_pg_busy(rl->pg))
+        return; /* the round trip under way schedules the next cycle */
+    if (rl->state == RELAY_WAITING && rl->waiting > 0) {
+        if (brr_kp_fatal(rl->kp))
+            brr_kp_recreate(rl->kp); /* fails the rest through DRs */
+        return;
+    }
+    if (brr_kp_fatal(rl->kp))
+        brr_kp_recreate(rl->kp);
+    if ((rc = relay_lock(rl)) != 0) {
+        relay_schedule(rl, 1000);
+        return;
+    }
+    relay_purge(rl);
+    rl->kicked = 0;
+    rl->partial = rl->state == RELAY_WAITING && relay_mark_queue(rl) > 0;
+    if (!rl->partial)
+        brr_pg_pipe_add(rl->pp, rl->select_sql, 0, NULL, relay_rows, rl);
+    if (brr_pg_pipe_start(rl->pg, rl->pp, rl->loop, relay_answered, rl) != 0) {
+        rl->marking = 0;
+        rl->partial = 0;
+        rl->locked = brr_pg_ok(rl->pg) ? rl->locked : 0;
+        relay_backoff(rl);
+    }
 }
 
 static void relay_timer_cb(uv_timer_t *t)
@@ -491,14 +535,22 @@ int brr_relay_start(uv_loop_t *loop, const char *dsn, const char *schema,
              "published_at < now() - make_interval(secs => $1::int)",
              schema);
     rl->purge_sql = strdup(sql);
+    snprintf(sql, sizeof(sql),
+             "UPDATE %s.outbox SET published_at = now() "
+             "WHERE id = ANY($1::bigint[])",
+             schema);
+    rl->mark_sql = strdup(sql);
+    rl->pp = brr_pg_pipe_new();
     snprintf(app, sizeof(app), "%s-relay", client_id);
     brr_pg_connect(dsn, app, &rl->pg); /* a failure is retried per cycle */
     rc = brr_kp_new(loop, brokers, app, relay_dr, rl, &rl->kp);
     if (rc != 0) {
         brr_pg_close(rl->pg);
+        brr_pg_pipe_free(rl->pp);
         free(rl->select_sql);
         free(rl->lock_sql);
         free(rl->purge_sql);
+        free(rl->mark_sql);
         free(rl->ids);
         free(rl->acked);
         free(rl->schema);
@@ -539,8 +591,10 @@ void brr_relay_stop(brr_relay_t *rl, int timeout_ms)
 {
     if (rl == NULL)
         return;
-    /* Let delivery reports of the batch in flight arrive so it can be
-     * marked; whatever is not marked is republished after restart. */
+    /* The round trip under way ends first.  Then delivery reports of the
+     * batch in flight may arrive so it can be marked; whatever is not
+     * marked is republished after restart. */
+    brr_pg_pipe_wait(rl->pg);
     if (rl->state == RELAY_WAITING) {
         rd_kafka_flush(brr_kp_handle(rl->kp), timeout_ms);
         brr_kp_poll(rl->kp);
@@ -551,9 +605,11 @@ void brr_relay_stop(brr_relay_t *rl, int timeout_ms)
     uv_timer_stop(&rl->timer);
     brr_kp_close(rl->kp, timeout_ms);
     brr_pg_close(rl->pg); /* releases the advisory lock */
+    brr_pg_pipe_free(rl->pp);
     free(rl->select_sql);
     free(rl->lock_sql);
     free(rl->purge_sql);
+    free(rl->mark_sql);
     free(rl->ids);
     free(rl->acked);
     free(rl->schema);

@@ -54,10 +54,13 @@ void brr_outbox_clear(brr_outbox_t *ob);
 typedef struct brr_relay brr_relay_t;
 
 /* Starts the relay for schema on loop with its own Postgres connection and
- * producer.  retention_s: published rows older than this are purged. */
+ * producer.  A cycle is one round trip on the loop (brr_pg_pipe_start):
+ * mark the batch Kafka confirmed and select the next, in one implicit
+ * transaction; the service's loop goes on meanwhile.  retention_s: published
+ * rows older than this are purged. */
 int brr_relay_start(uv_loop_t *loop, const char *dsn, const char *schema,
-                    const char *brokers, const char *client_id,
-                    int retention_s, brr_relay_t **out);
+                    const char *brokers, const char *client_id, int retention_s,
+                    brr_relay_t **out);
 
 /* Tells the relay that rows were committed: it runs a cycle now instead of
  * waiting for its next tick. */

@@ -5,6 +5,8 @@
  */
 #include "pg.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +14,15 @@
 
 #include "err.h"
 #include "log.h"
+
+/* Where a pipe's run is: what was sent, and which answer comes next. */
+typedef struct {
+    long *what; /* per request sent: see pipe_send() */
+    size_t sent, next;
+    int want_end; /* the NULL that ends a request's results is next */
+    int syncing;  /* every request answered: the sync is next */
+    int rc;       /* the first failure's classification */
+} pg_run_t;
 
 struct brr_pg {
     PGconn *conn;
@@ -21,7 +32,16 @@ struct brr_pg {
      * connection has none) */
     char **prepared;
     size_t nprepared, capprepared;
+    /* a run on the loop (brr_pg_pipe_start) while apipe is not NULL */
+    brr_pg_pipe_t *apipe;
+    pg_run_t run;
+    brr_pg_done_cb adone;
+    void *aarg;
+    uv_poll_t *poll; /* on the socket poll_fd, during a run */
+    int poll_fd;
 };
+
+static void poll_release(brr_pg_t *pg);
 
 static void *xmalloc(size_t n)
 {
@@ -66,14 +86,22 @@ static void add_prepared(brr_pg_t *pg, const char *name)
     pg->prepared[pg->nprepared++] = xstrdup(name);
 }
 
+/* Closes the connection (a later brr_pg_ensure() opens a new one). */
+static void pg_drop(brr_pg_t *pg)
+{
+    poll_release(pg);    /* before its socket closes */
+    forget_prepared(pg); /* they lived in the old session */
+    if (pg->conn != NULL)
+        PQfinish(pg->conn);
+    pg->conn = NULL;
+}
+
 static int pg_open(brr_pg_t *pg)
 {
     const char *keys[] = {"dbname", "application_name", NULL};
     const char *vals[] = {pg->dsn, pg->app_name, NULL};
 
-    forget_prepared(pg); /* they lived in the old session */
-    if (pg->conn != NULL)
-        PQfinish(pg->conn);
+    pg_drop(pg);
     /* expand_dbname=1: the dsn is a full conninfo string. */
     pg->conn = PQconnectdbParams(keys, vals, 1);
     if (PQstatus(pg->conn) != CONNECTION_OK) {
@@ -93,9 +121,7 @@ static int pg_open(brr_pg_t *pg)
 int brr_pg_connect(const char *dsn, const char *app_name, brr_pg_t **out)
 {
     brr_pg_t *pg = xmalloc(sizeof(*pg));
-    pg->conn = NULL;
-    pg->prepared = NULL;
-    pg->nprepared = pg->capprepared = 0;
+    memset(pg, 0, sizeof(*pg));
     pg->dsn = xstrdup(dsn);
     pg->app_name = xstrdup(app_name ? app_name : "brr");
     *out = pg;
@@ -106,9 +132,8 @@ void brr_pg_close(brr_pg_t *pg)
 {
     if (pg == NULL)
         return;
-    if (pg->conn != NULL)
-        PQfinish(pg->conn);
-    forget_prepared(pg);
+    brr_pg_pipe_wait(pg);
+    pg_drop(pg);
     free(pg->prepared);
     free(pg->dsn);
     free(pg->app_name);
@@ -122,6 +147,7 @@ int brr_pg_ok(brr_pg_t *pg)
 
 int brr_pg_ensure(brr_pg_t *pg)
 {
+    brr_pg_pipe_wait(pg);
     if (brr_pg_ok(pg))
         return 0;
     return pg_open(pg);
@@ -196,6 +222,7 @@ int brr_pg_query(brr_pg_t *pg, const char *sql, int nparams,
 
     if (out != NULL)
         *out = NULL;
+    brr_pg_pipe_wait(pg); /* one thing at a time on a connection */
     if (!brr_pg_ok(pg))
         return BRR_EDBTRANSIENT;
     if (nparams == 0)
@@ -226,6 +253,7 @@ int brr_pg_commit(brr_pg_t *pg)
 
 void brr_pg_rollback(brr_pg_t *pg)
 {
+    brr_pg_pipe_wait(pg);
     if (brr_pg_ok(pg) && PQtransactionStatus(pg->conn) != PQTRANS_IDLE) {
         PGresult *res = PQexec(pg->conn, "ROLLBACK");
         PQclear(res);
@@ -313,26 +341,23 @@ void brr_pg_pipe_add_prepared(brr_pg_pipe_t *pp, const char *name,
     s->arg = arg;
 }
 
-int brr_pg_pipe_run(brr_pg_t *pg, brr_pg_pipe_t *pp)
-{
-    int rc = 0;
-    size_t sent = 0;
-    PGconn *c = pg->conn;
-    /* per request sent: the statement's index, or -1 - index for the Parse
-     * of a named statement not yet prepared on this connection */
-    long *what;
+/* ---- running a pipe: one state machine for both ways ------------------ */
 
-    if (pp->n == 0)
-        return 0;
-    if (!brr_pg_ok(pg)) {
-        pipe_clear(pp);
-        return BRR_EDBTRANSIENT;
-    }
-    if (PQenterPipelineMode(c) != 1) {
-        pipe_clear(pp);
-        return brr_pg_classify(pg, NULL);
-    }
-    what = xmalloc(2 * pp->n * sizeof(*what));
+/* Sends every queued statement in pipeline mode, then a sync.  Fills
+ * r->what with one entry per request sent: the statement's index, or
+ * -1 - index for the Parse of a named statement not yet prepared on this
+ * connection.  Returns the first failure's classification; what was sent
+ * before it is still collected. */
+static int pipe_send(brr_pg_t *pg, brr_pg_pipe_t *pp, pg_run_t *r)
+{
+    PGconn *c = pg->conn;
+    int rc = 0;
+
+    r->what = xmalloc(2 * pp->n * sizeof(*r->what));
+    r->sent = r->next = 0;
+    r->want_end = 0;
+    r->syncing = 0;
+    r->rc = 0;
     for (size_t i = 0; i < pp->n && rc == 0; i++) {
         pipe_stmt_t *s = &pp->v[i];
         const char *const *params = (const char *const *)s->params;
@@ -346,7 +371,7 @@ int brr_pg_pipe_run(brr_pg_t *pg, brr_pg_pipe_t *pp)
                 rc = brr_pg_classify(pg, NULL);
                 break;
             }
-            what[sent++] = -1 - (long)i;
+            r->what[r->sent++] = -1 - (long)i;
         }
         if ((s->name != NULL ? PQsendQueryPrepared(c, s->name, s->nparams,
                                                    params, NULL, NULL, 0)
@@ -355,51 +380,252 @@ int brr_pg_pipe_run(brr_pg_t *pg, brr_pg_pipe_t *pp)
             rc = brr_pg_classify(pg, NULL);
             break;
         }
-        what[sent++] = (long)i;
+        r->what[r->sent++] = (long)i;
     }
     if (PQpipelineSync(c) != 1 && rc == 0)
         rc = brr_pg_classify(pg, NULL);
+    r->rc = rc;
+    r->syncing = r->sent == 0;
+    return rc;
+}
 
-    /* Collect: each request yields its result then NULL; after an error
-     * the rest come back PGRES_PIPELINE_ABORTED; the sync ends it. */
-    for (size_t i = 0; i < sent; i++) {
-        PGresult *res = PQgetResult(c);
-        if (res == NULL) {
-            if (rc == 0)
-                rc = brr_pg_classify(pg, NULL);
-            break;
-        }
-        if (PQresultStatus(res) == PGRES_PIPELINE_ABORTED) {
-            /* an earlier statement failed and was classified */
-        } else if (!result_ok(res)) {
-            if (rc == 0)
-                rc = brr_pg_classify(pg, res);
-        } else if (what[i] < 0) {
-            /* prepared for the session: a rollback does not undo it */
-            add_prepared(pg, pp->v[-1 - what[i]].name);
-        } else if (pp->v[what[i]].cb != NULL) {
-            pp->v[what[i]].cb(pp->v[what[i]].arg, res);
-        }
+/* Takes one return of PQgetResult (NULL included).  Each request yields
+ * its result then NULL; after an error the rest come back
+ * PGRES_PIPELINE_ABORTED; the sync ends the run.  Returns 1 when the run
+ * is over. */
+static int pipe_take(brr_pg_t *pg, brr_pg_pipe_t *pp, pg_run_t *r,
+                     PGresult *res)
+{
+    if (r->syncing) {
+        int over = res == NULL || PQresultStatus(res) == PGRES_PIPELINE_SYNC;
         PQclear(res);
-        res = PQgetResult(c); /* the NULL that ends this request */
-        PQclear(res);
+        return over;
     }
-    free(what);
-    for (;;) {
-        PGresult *res = PQgetResult(c);
-        if (res == NULL)
-            break;
-        ExecStatusType st = PQresultStatus(res);
-        PQclear(res);
-        if (st == PGRES_PIPELINE_SYNC)
-            break;
+    if (res == NULL) {
+        if (!r->want_end) {
+            /* no result where one was due: the connection is gone */
+            if (r->rc == 0)
+                r->rc = brr_pg_classify(pg, NULL);
+            return 1;
+        }
+        r->want_end = 0;
+        if (++r->next == r->sent)
+            r->syncing = 1;
+        return 0;
     }
-    if (PQstatus(c) == CONNECTION_OK)
-        PQexitPipelineMode(c);
-    else if (rc == 0)
-        rc = BRR_EDBTRANSIENT;
+    if (PQresultStatus(res) == PGRES_PIPELINE_ABORTED) {
+        /* an earlier statement failed and was classified */
+    } else if (!result_ok(res)) {
+        if (r->rc == 0)
+            r->rc = brr_pg_classify(pg, res);
+    } else if (r->what[r->next] < 0) {
+        /* prepared for the session: a rollback does not undo it */
+        add_prepared(pg, pp->v[-1 - r->what[r->next]].name);
+    } else if (pp->v[r->what[r->next]].cb != NULL) {
+        pipe_stmt_t *s = &pp->v[r->what[r->next]];
+        s->cb(s->arg, res);
+    }
+    PQclear(res);
+    r->want_end = 1;
+    return 0;
+}
+
+/* Leaves pipeline mode and empties the pipe; the run's result. */
+static int pipe_end(brr_pg_t *pg, brr_pg_pipe_t *pp, pg_run_t *r)
+{
+    int rc = r->rc;
+    if (PQstatus(pg->conn) != CONNECTION_OK) {
+        if (rc == 0)
+            rc = BRR_EDBTRANSIENT;
+    } else if (PQexitPipelineMode(pg->conn) != 1) {
+        /* results left unread (the run broke off): start afresh, the next
+         * brr_pg_ensure() reconnects */
+        if (rc == 0)
+            rc = BRR_EDBTRANSIENT;
+        pg_drop(pg);
+    }
+    free(r->what);
+    r->what = NULL;
     pipe_clear(pp);
     return rc;
+}
+
+int brr_pg_pipe_run(brr_pg_t *pg, brr_pg_pipe_t *pp)
+{
+    pg_run_t r;
+
+    if (pp->n == 0)
+        return 0;
+    brr_pg_pipe_wait(pg);
+    if (!brr_pg_ok(pg)) {
+        pipe_clear(pp);
+        return BRR_EDBTRANSIENT;
+    }
+    if (PQenterPipelineMode(pg->conn) != 1) {
+        pipe_clear(pp);
+        return brr_pg_classify(pg, NULL);
+    }
+    pipe_send(pg, pp, &r);
+    while (!pipe_take(pg, pp, &r, PQgetResult(pg->conn)))
+        ;
+    return pipe_end(pg, pp, &r);
+}
+
+/* ---- running a pipe on the loop ----------------------------------------- */
+
+static void poll_closed(uv_handle_t *h)
+{
+    free(h);
+}
+
+/* Stops watching the socket; before it closes, or to watch another. */
+static void poll_release(brr_pg_t *pg)
+{
+    if (pg->poll == NULL)
+        return;
+    uv_poll_stop(pg->poll);
+    uv_close((uv_handle_t *)pg->poll, poll_closed);
+    pg->poll = NULL;
+}
+
+static void on_poll(uv_poll_t *h, int status, int events);
+
+static int poll_watch(brr_pg_t *pg, uv_loop_t *loop, int want_write)
+{
+    int fd = PQsocket(pg->conn);
+    if (pg->poll != NULL && (pg->poll_fd != fd || pg->poll->loop != loop))
+        poll_release(pg);
+    if (pg->poll == NULL) {
+        pg->poll = xmalloc(sizeof(*pg->poll));
+        if (uv_poll_init(loop, pg->poll, fd) != 0) {
+            free(pg->poll);
+            pg->poll = NULL;
+            return BRR_EIO;
+        }
+        pg->poll->data = pg;
+        pg->poll_fd = fd;
+    }
+    return uv_poll_start(pg->poll, UV_READABLE | (want_write ? UV_WRITABLE : 0),
+                         on_poll) == 0
+               ? 0
+               : BRR_EIO;
+}
+
+/* Reads what arrived, sends what is still buffered, and takes every result
+ * that is complete.  1 when the run is over. */
+static int async_step(brr_pg_t *pg, int *want_write)
+{
+    PGconn *c = pg->conn;
+    int f;
+
+    if (PQconsumeInput(c) != 1 || (f = PQflush(c)) < 0) {
+        if (pg->run.rc == 0)
+            pg->run.rc = brr_pg_classify(pg, NULL);
+        return 1;
+    }
+    *want_write = f == 1;
+    while (!PQisBusy(c))
+        if (pipe_take(pg, pg->apipe, &pg->run, PQgetResult(c)))
+            return 1;
+    return 0;
+}
+
+static void async_finish(brr_pg_t *pg)
+{
+    brr_pg_pipe_t *pp = pg->apipe;
+    brr_pg_done_cb done = pg->adone;
+    void *arg = pg->aarg;
+    int rc;
+
+    poll_release(pg); /* nothing of the loop's outlives the run */
+    pg->apipe = NULL;
+    pg->adone = NULL;
+    pg->aarg = NULL;
+    rc = pipe_end(pg, pp, &pg->run);
+    if (pg->conn != NULL && PQstatus(pg->conn) == CONNECTION_OK)
+        PQsetnonblocking(pg->conn, 0);
+    done(arg, rc);
+}
+
+static void on_poll(uv_poll_t *h, int status, int events)
+{
+    brr_pg_t *pg = h->data;
+    int want_write = 0;
+
+    (void)events;
+    if (pg->apipe == NULL) {
+        uv_poll_stop(h);
+        return;
+    }
+    if (status < 0) {
+        if (pg->run.rc == 0)
+            pg->run.rc = BRR_EDBTRANSIENT;
+        async_finish(pg);
+        return;
+    }
+    if (async_step(pg, &want_write)) {
+        async_finish(pg);
+        return;
+    }
+    if (poll_watch(pg, h->loop, want_write) != 0) {
+        brr_pg_pipe_wait(pg); /* cannot happen on a watched socket */
+    }
+}
+
+int brr_pg_pipe_start(brr_pg_t *pg, brr_pg_pipe_t *pp, uv_loop_t *loop,
+                      brr_pg_done_cb done, void *arg)
+{
+    PGconn *c;
+    int f, rc;
+
+    if (pp->n == 0 || pg->apipe != NULL) {
+        if (pp != pg->apipe)
+            pipe_clear(pp);
+        return BRR_EINVAL;
+    }
+    if (!brr_pg_ok(pg)) {
+        pipe_clear(pp);
+        return BRR_EDBTRANSIENT;
+    }
+    c = pg->conn;
+    if (PQsetnonblocking(c, 1) != 0 || PQenterPipelineMode(c) != 1) {
+        PQsetnonblocking(c, 0);
+        pipe_clear(pp);
+        return brr_pg_classify(pg, NULL);
+    }
+    pipe_send(pg, pp, &pg->run);
+    if (PQstatus(c) != CONNECTION_OK || (f = PQflush(c)) < 0) {
+        rc = pipe_end(pg, pp, &pg->run);
+        return rc != 0 ? rc : BRR_EDBTRANSIENT;
+    }
+    pg->apipe = pp;
+    pg->adone = done;
+    pg->aarg = arg;
+    if (poll_watch(pg, loop, f == 1) != 0)
+        brr_pg_pipe_wait(pg); /* no watch: answer now, the blocking way */
+    return 0;
+}
+
+int brr_pg_busy(const brr_pg_t *pg)
+{
+    return pg->apipe != NULL;
+}
+
+void brr_pg_pipe_wait(brr_pg_t *pg)
+{
+    int want_write = 1;
+
+    while (pg->apipe != NULL) {
+        struct pollfd pfd = {PQsocket(pg->conn), POLLIN, 0};
+        if (want_write)
+            pfd.events |= POLLOUT;
+        if (pfd.fd < 0 || (poll(&pfd, 1, -1) < 0 && errno != EINTR) ||
+            async_step(pg, &want_write)) {
+            if (pfd.fd < 0 && pg->run.rc == 0)
+                pg->run.rc = BRR_EDBTRANSIENT;
+            async_finish(pg);
+        }
+    }
 }
 
 void brr_pg_pipe_add_json(brr_pg_pipe_t *pp, const char *sql, json_t *rows)

@@ -4,6 +4,9 @@
  * Synchronous libpq on the service's loop thread: a service does its
  * database work per *batch* of messages or requests, so one round trip (or
  * two) serves hundreds of events and the loop stalls only for that long.
+ * Where that stall is too long (brr-connector, whose loop also carries the
+ * HTTP requests to the organisations), a pipelined batch can run on the
+ * loop instead: brr_pg_pipe_start().
  * Failures are classified by SQLSTATE: connection loss, serialization
  * failures, deadlocks, shutdowns and resource exhaustion are transient
  * (BRR_EDBTRANSIENT: roll back and retry the batch later); everything else
@@ -15,6 +18,7 @@
 
 #include <stddef.h>
 #include <libpq-fe.h>
+#include <uv.h>
 
 typedef struct brr_pg brr_pg_t;
 
@@ -88,5 +92,22 @@ size_t brr_pg_pipe_count(const brr_pg_pipe_t *pp);
 /* Sends everything queued, then collects; the queue is emptied either way.
  * Returns the first failure's classification, 0 when all succeeded. */
 int brr_pg_pipe_run(brr_pg_t *pg, brr_pg_pipe_t *pp);
+
+/* The same on loop, without waiting: sends everything queued (pp holds at
+ * least one statement), returns, and as the answers arrive calls the
+ * statements' callbacks and finally done(arg, rc) with what
+ * brr_pg_pipe_run() would have returned; pp is emptied before done.  One
+ * run at a time per connection, and pp stays untouched until done.  A
+ * nonzero return means nothing was started: pp is emptied (unless it is
+ * the pipe of the run under way) and done is not called.  Any
+ * other use of pg first waits for the run to end (brr_pg_pipe_wait()). */
+typedef void (*brr_pg_done_cb)(void *arg, int rc);
+int brr_pg_pipe_start(brr_pg_t *pg, brr_pg_pipe_t *pp, uv_loop_t *loop,
+                      brr_pg_done_cb done, void *arg);
+/* 1 while a run started by brr_pg_pipe_start() is under way. */
+int brr_pg_busy(const brr_pg_t *pg);
+/* Blocks until the run under way (if any) has ended and its done was
+ * called, e.g. before shutdown. */
+void brr_pg_pipe_wait(brr_pg_t *pg);
 
 #endif

@@ -26,9 +26,11 @@
  *
  * A tick is two round trips to PostgreSQL, with statements prepared once
  * per connection: that transaction followed by the query for due keys, then
- * the query for their heads.  A row's update touches no index (migration
- * 0013), and the stored event goes into the request body as PostgreSQL
- * returns it.
+ * the query for their heads.  Both run on the loop (brr_pg_pipe_start), so
+ * the requests to the organisations go on while PostgreSQL works; a tick
+ * that comes meanwhile runs as soon as the round ends.  A row's update
+ * touches no index (migration 0013), and the stored event goes into the
+ * request body as PostgreSQL returns it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +45,7 @@
 #include "connector.h"
 #include "deliver.h"
 #include "err.h"
+#include "jbuf.h"
 #include "kafka.h"
 #include "log.h"
 #include "metrics.h"
@@ -109,8 +112,15 @@ static struct {
     int stopping;
     conn_backoff_t bo;
     brr_pg_pipe_t *pp;
+    brr_outbox_t *ob; /* the Delivery events of the record transaction */
+    brr_jbuf_t rows;  /* record_sql's parameter, reused */
     brr_histogram_t *latency;
     long host_limit; /* connections per host, from the registry */
+    /* The round under way on the loop (brr_pg_busy(ds.pg)): the outcomes
+     * being recorded, whether their transaction committed, and whether a
+     * tick came meanwhile (one more round follows at once). */
+    job_t *recording;
+    int committed, again;
 } ds;
 
 /* ---- keys in flight ----------------------------------------------------- */
@@ -619,6 +629,8 @@ typedef struct {
 static void heads_start(void *arg, const PGresult *hr)
 {
     heads_t *h = arg;
+    if (ds.stopping)
+        return; /* they stay PENDING for the next start */
     while (ds.inflight + h->n >= ds.nslots / 2)
         slot_grow();
     for (int r = 0; r < PQntuples(hr); r++) {
@@ -647,21 +659,26 @@ static void heads_start(void *arg, const PGresult *hr)
     }
 }
 
-/* Of the due keys, those not in flight, within each organisation's quota
- * and the free slots; fetches their heads and sends them. */
-static void send_heads(plan_t *pl)
-{
-    heads_t h = {0};
-    size_t nmiss = 0;
+/* The round under way: this tick's plan and the heads being fetched. */
+static struct {
+    plan_t pl;
+    heads_t h;
+} rd;
 
+/* Of the due keys, those not in flight, within each organisation's quota
+ * and the free slots: queues the query for their heads (heads_start sends
+ * each as it arrives).  The number of keys asked for. */
+static size_t heads_queue(plan_t *pl, heads_t *h)
+{
+    memset(h, 0, sizeof(*h));
     if (pl->nkeys == 0)
-        return;
-    h.o = calloc(pl->nkeys, sizeof(*h.o));
-    h.org = calloc(pl->nkeys, sizeof(*h.org));
-    h.arr = calloc(pl->nkeys, sizeof(*h.arr));
-    if (h.o == NULL || h.org == NULL || h.arr == NULL)
+        return 0;
+    h->o = calloc(pl->nkeys, sizeof(*h->o));
+    h->org = calloc(pl->nkeys, sizeof(*h->org));
+    h->arr = calloc(pl->nkeys, sizeof(*h->arr));
+    if (h->o == NULL || h->org == NULL || h->arr == NULL)
         abort();
-    for (size_t r = 0; r < pl->nkeys && h.n < pl->room; r++) {
+    for (size_t r = 0; r < pl->nkeys && h->n < pl->room; r++) {
         org_t *o = pl->elig[pl->key_org[r]];
         char key[128];
         if (o->quota <= 0)
@@ -670,34 +687,43 @@ static void send_heads(plan_t *pl)
         if (*slot_find(key) != NULL)
             continue; /* its predecessor is still on its way */
         o->quota--;
-        h.o[h.n] = o;
-        h.org[h.n] = o->code;
-        h.arr[h.n++] = pl->key_arr[r];
+        h->o[h->n] = o;
+        h->org[h->n] = o->code;
+        h->arr[h->n++] = pl->key_arr[r];
     }
-    if (h.n > 0) {
-        char *lo = brr_pg_array_literal(h.org, h.n);
-        char *la = brr_pg_array_literal(h.arr, h.n);
+    if (h->n > 0) {
+        char *lo = brr_pg_array_literal(h->org, h->n);
+        char *la = brr_pg_array_literal(h->arr, h->n);
         const char *p[2] = {lo, la};
-        if ((h.found = calloc(h.n, 1)) == NULL)
+        if ((h->found = calloc(h->n, 1)) == NULL)
             abort();
         brr_pg_pipe_add_prepared(ds.pp, "conn_heads", heads_sql, 2, p,
-                                 heads_start, &h);
+                                 heads_start, h);
         free(lo);
         free(la);
-        if (brr_pg_pipe_run(ds.pg, ds.pp) == 0) {
-            for (size_t i = 0; i < h.n; i++)
-                if (!h.found[i]) {
-                    h.org[nmiss] = h.org[i];
-                    h.arr[nmiss++] = h.arr[i];
-                }
-            if (nmiss > 0)
-                repair_keys(h.org, h.arr, nmiss);
-        }
-        free(h.found);
     }
-    free(h.o);
-    free(h.org);
-    free(h.arr);
+    return h->n;
+}
+
+/* After heads_sql (rc its outcome): a key counted pending without a
+ * PENDING row is recounted. */
+static void heads_done(heads_t *h, int rc)
+{
+    size_t nmiss = 0;
+    if (rc == 0 && !ds.stopping) {
+        for (size_t i = 0; i < h->n; i++)
+            if (!h->found[i]) {
+                h->org[nmiss] = h->org[i];
+                h->arr[nmiss++] = h->arr[i];
+            }
+        if (nmiss > 0)
+            repair_keys(h->org, h->arr, nmiss);
+    }
+    free(h->found);
+    free(h->o);
+    free(h->org);
+    free(h->arr);
+    memset(h, 0, sizeof(*h));
 }
 
 /* ---- recording outcomes ------------------------------------------------- */
@@ -824,29 +850,30 @@ static void set_flag(void *arg, const PGresult *res)
     *(int *)arg = 1;
 }
 
-/* Records what finished in one transaction and, in the same round trip
- * after its COMMIT, asks for pl's due keys (pl NULL: record only).  The
- * recorded jobs free their keys.  0 when both went through; otherwise the
- * outcomes not committed stay in ds.done for the next tick, and nothing is
- * to be sent this tick. */
-static int record(plan_t *pl)
+/* Queues the transaction that records what finished (ds.done, moved to
+ * ds.recording) and, after its COMMIT, pl's query for due keys (pl NULL:
+ * record only). */
+static void record_queue(plan_t *pl)
 {
-    json_t *rows, *health;
+    json_t *health;
     job_t *list = ds.done, *j;
-    brr_outbox_t *ob = ds.svc->ob;
-    char *doc, *hdoc;
+    brr_jbuf_t *b = &ds.rows;
+    char *hdoc;
     const char *p[1], *hp[1];
-    int rc, any_gone = 0, committed = 0;
+    int any_gone = 0;
+    size_t nrows = 0;
 
+    ds.recording = list;
+    ds.done = NULL;
+    ds.committed = 0;
     if (list == NULL) {
-        if (pl == NULL || pl->ne == 0)
-            return 0;
-        if ((rc = brr_pg_ensure(ds.pg)) != 0)
-            return rc;
-        keys_queue(pl);
-        return brr_pg_pipe_run(ds.pg, ds.pp);
+        if (pl != NULL)
+            keys_queue(pl);
+        return;
     }
-    rows = json_array();
+    /* the rows for record_sql, written as JSON text */
+    brr_jbuf_reset(b);
+    brr_jbuf_putc(b, '[');
     for (j = list; j; j = j->next) {
         const char *state = "PENDING";
         int64_t next = j->done_ms;
@@ -865,7 +892,7 @@ static int record(plan_t *pl)
             dv.delivered_at_ms = j->done_ms;
             dv.submitted_at_ms = j->submitted_ms;
             dv.citizen_ref = j->citizen;
-            brr_outbox_add(ob, TOPIC_DELIVERIES, j->citizen, "delivery",
+            brr_outbox_add(ds.ob, TOPIC_DELIVERIES, j->citizen, "delivery",
                            j->event_id, "delivery.succeeded", &dv.base, NULL,
                            NULL);
         } else {
@@ -893,53 +920,69 @@ static int record(plan_t *pl)
                               "org", j->org->code, NULL);
             }
         }
-        json_array_append_new(
-            rows,
-            json_pack("{s:I, s:s, s:s, s:i, s:I, s:I, s:I, s:I, s:s, s:b}",
-                      "id", (json_int_t)j->id, "org", j->org->code, "state",
-                      state, "status", j->status, "latency_us",
-                      (json_int_t)j->latency_us, "next_ms", (json_int_t)next,
-                      "at_ms", (json_int_t)j->done_ms, "first_ms",
-                      (json_int_t)j->first_ms, "error", j->error, "gone",
-                      j->outcome == CONN_GONE));
+        brr_jbuf_puts(b, nrows++ ? ",{\"id\":" : "{\"id\":");
+        brr_jbuf_int(b, j->id);
+        brr_jbuf_puts(b, ",\"org\":");
+        brr_jbuf_str(b, j->org->code);
+        brr_jbuf_puts(b, ",\"state\":\"");
+        brr_jbuf_puts(b, state);
+        brr_jbuf_puts(b, "\",\"status\":");
+        brr_jbuf_int(b, j->status);
+        brr_jbuf_puts(b, ",\"latency_us\":");
+        brr_jbuf_int(b, (int64_t)j->latency_us);
+        brr_jbuf_puts(b, ",\"next_ms\":");
+        brr_jbuf_int(b, next);
+        brr_jbuf_puts(b, ",\"at_ms\":");
+        brr_jbuf_int(b, j->done_ms);
+        brr_jbuf_puts(b, ",\"first_ms\":");
+        brr_jbuf_int(b, j->first_ms);
+        brr_jbuf_puts(b, ",\"error\":");
+        brr_jbuf_str(b, j->error);
+        brr_jbuf_puts(b, j->outcome == CONN_GONE ? ",\"gone\":true}"
+                                                 : ",\"gone\":false}");
     }
+    brr_jbuf_putc(b, ']');
     health = health_rows(list);
-    doc = json_dumps(rows, JSON_COMPACT);
     hdoc = json_dumps(health, JSON_COMPACT);
-    p[0] = doc;
+    p[0] = brr_jbuf_cstr(b);
     hp[0] = hdoc;
-    rc = brr_pg_ensure(ds.pg);
-    if (rc == 0) {
-        if (json_array_size(rows) > 0) {
-            brr_pg_pipe_add(ds.pp, "BEGIN", 0, NULL, NULL, NULL);
-            brr_pg_pipe_add_prepared(ds.pp, "conn_record", record_sql, 1, p,
-                                     NULL, NULL);
-            if (any_gone)
-                brr_pg_pipe_add(ds.pp, gone_sql, 1, p, NULL, NULL);
-            brr_pg_pipe_add_prepared(ds.pp, "conn_health", health_sql, 1, hp,
-                                     NULL, NULL);
-            brr_outbox_queue(ob, ds.pp);
-            brr_pg_pipe_add(ds.pp, "COMMIT", 0, NULL, set_flag, &committed);
-        } else {
-            committed = 1; /* only cancelled ones: nothing to write */
-        }
-        if (pl != NULL)
-            keys_queue(pl);
-        if (brr_pg_pipe_count(ds.pp) > 0)
-            rc = brr_pg_pipe_run(ds.pg, ds.pp);
+    if (nrows > 0) {
+        brr_pg_pipe_add(ds.pp, "BEGIN", 0, NULL, NULL, NULL);
+        brr_pg_pipe_add_prepared(ds.pp, "conn_record", record_sql, 1, p, NULL,
+                                 NULL);
+        if (any_gone)
+            brr_pg_pipe_add(ds.pp, gone_sql, 1, p, NULL, NULL);
+        brr_pg_pipe_add_prepared(ds.pp, "conn_health", health_sql, 1, hp, NULL,
+                                 NULL);
+        brr_outbox_queue(ds.ob, ds.pp);
+        brr_pg_pipe_add(ds.pp, "COMMIT", 0, NULL, set_flag, &ds.committed);
+    } else {
+        ds.committed = 1; /* only cancelled ones: nothing to write */
     }
-    free(doc);
+    if (pl != NULL)
+        keys_queue(pl);
     free(hdoc);
-    json_decref(rows);
     json_decref(health);
-    if (!committed) {
-        /* keep the outcomes; record again on the next tick (the Delivery
-         * events are added again then) */
-        brr_outbox_clear(ob);
+}
+
+/* After record_queue's round trip: committed outcomes free their keys;
+ * the others go back to ds.done, to be recorded again on the next tick
+ * (their Delivery events are added again then). */
+static void record_end(void)
+{
+    job_t *list = ds.recording;
+    ds.recording = NULL;
+    if (list == NULL)
+        return;
+    if (!ds.committed) {
+        job_t **tail = &ds.done;
+        brr_outbox_clear(ds.ob);
         brr_pg_rollback(ds.pg);
-        return rc != 0 ? rc : BRR_EDB;
+        while (*tail != NULL) /* they are older than what finished since */
+            tail = &(*tail)->next;
+        *tail = list;
+        return;
     }
-    ds.done = NULL;
     while (list != NULL) {
         job_t *next = list->next;
         if (list->outcome == CONN_GONE)
@@ -949,20 +992,82 @@ static int record(plan_t *pl)
         list = next;
     }
     brr_relay_kick(ds.svc->relay);
-    return rc;
+}
+
+/* Records what finished, blocking the loop: at shutdown. */
+static void record_now(void)
+{
+    if (ds.done == NULL || brr_pg_ensure(ds.pg) != 0)
+        return;
+    record_queue(NULL);
+    if (brr_pg_pipe_count(ds.pp) > 0)
+        brr_pg_pipe_run(ds.pg, ds.pp);
+    record_end();
+}
+
+/*
+ * A tick is one round on the loop, in two round trips: the outcomes'
+ * transaction with the query for due keys, then the query for their
+ * heads, each sent as it arrives.  The loop carries the requests to the
+ * organisations meanwhile; outcomes that finish during a round are
+ * recorded by the next, which starts as soon as this one ends.
+ */
+static void round_end(void)
+{
+    plan_free(&rd.pl);
+    if (ds.again && !ds.stopping) {
+        ds.again = 0;
+        uv_timer_start(&ds.tick, on_tick, 0, TICK_MS);
+    }
+}
+
+static void on_heads(void *arg, int rc)
+{
+    (void)arg;
+    heads_done(&rd.h, rc);
+    round_end();
+}
+
+static void on_recorded(void *arg, int rc)
+{
+    (void)arg;
+    record_end();
+    if (rc != 0 || ds.stopping || heads_queue(&rd.pl, &rd.h) == 0) {
+        heads_done(&rd.h, BRR_EINVAL);
+        round_end();
+        return;
+    }
+    if (brr_pg_pipe_start(ds.pg, ds.pp, ds.svc->loop, on_heads, NULL) != 0) {
+        heads_done(&rd.h, BRR_EDBTRANSIENT);
+        round_end();
+    }
 }
 
 static void on_tick(uv_timer_t *t)
 {
-    plan_t pl;
     (void)t;
     if (ds.stopping)
         return;
+    if (brr_pg_busy(ds.pg)) {
+        ds.again = 1;
+        return;
+    }
     registry_refresh(0);
-    plan_quotas(&pl);
-    if (record(&pl) == 0)
-        send_heads(&pl);
-    plan_free(&pl);
+    plan_quotas(&rd.pl);
+    if (brr_pg_ensure(ds.pg) != 0) {
+        plan_free(&rd.pl);
+        return;
+    }
+    record_queue(&rd.pl);
+    if (brr_pg_pipe_count(ds.pp) == 0) {
+        record_end(); /* only cancelled outcomes, or nothing at all */
+        plan_free(&rd.pl);
+        return;
+    }
+    if (brr_pg_pipe_start(ds.pg, ds.pp, ds.svc->loop, on_recorded, NULL) != 0) {
+        record_end(); /* not committed: kept for the next tick */
+        plan_free(&rd.pl);
+    }
 }
 
 void conn_dispatch_kick(void)
@@ -990,6 +1095,7 @@ int conn_dispatch_start(brr_service_t *svc, const conn_dispatch_conf_t *conf)
     conn_backoff_defaults(&ds.bo);
     ds.bo.max_age_ms = (uint64_t)conf->max_age_s * 1000u;
     ds.pp = brr_pg_pipe_new();
+    ds.ob = brr_outbox_new(svc->def->schema, svc->def->source);
     slot_grow();
     brr_pg_connect(svc->pg_dsn, "brr-connector-dispatch", &ds.pg);
     if ((rc = conn_deliver_init(svc->loop, &opts, &ds.d)) != 0)
@@ -1010,7 +1116,7 @@ int conn_dispatch_start(brr_service_t *svc, const conn_dispatch_conf_t *conf)
 static void on_closed(void *arg)
 {
     (void)arg;
-    record(NULL); /* cancelled jobs are skipped; they stay pending */
+    record_now(); /* cancelled jobs are skipped; they stay pending */
     for (job_t *j = ds.done, *n; j; j = n) {
         n = j->next;
         free(j);
@@ -1018,6 +1124,8 @@ static void on_closed(void *arg)
     ds.done = NULL;
     brr_pg_close(ds.pg);
     brr_pg_pipe_free(ds.pp);
+    brr_outbox_free(ds.ob);
+    brr_jbuf_free(&ds.rows);
     free(ds.slots);
     for (size_t i = 0; i < ds.norgs; i++) {
         org_t *o = ds.orgs[i];
@@ -1036,7 +1144,9 @@ void conn_dispatch_stop(void)
     ds.stopping = 1;
     uv_timer_stop(&ds.tick);
     uv_close((uv_handle_t *)&ds.tick, NULL);
-    /* first record what finished, then cancel what is in flight */
-    record(NULL);
+    /* let the round under way end (it sends nothing more), record what
+     * finished, then cancel what is in flight */
+    brr_pg_pipe_wait(ds.pg);
+    record_now();
     conn_deliver_close(ds.d, on_closed, NULL);
 }

@@ -27,7 +27,7 @@ psql_q "SET client_min_messages TO warning;
 cpid=
 start_consumer() {
     BRR_IT_TOPICS=$1 BRR_IT_GROUP=${group} \
-        BRR_ADMIN_PORT=$((8091 + ${BRR_STACK:-0} * 10)) \
+        BRR_ADMIN_PORT=$((8087 + ${BRR_STACK:-0} * 10)) \
         BRR_INSTANCE_ID=it-sm-1 "${consumer}" >>"${log}" 2>&1 &
     cpid=$!
 }

@@ -5,7 +5,10 @@
  * errors are classified, prepared statements are prepared once per
  * connection and again after a reconnect, outbox rows carry CloudEvents
  * headers, and the relay publishes every row once, in id order, with its
- * headers, and marks it.
+ * headers, and marks it.  A batch run on the loop (brr_pg_pipe_start)
+ * leaves the loop free while it waits, answers as the blocking run would,
+ * fails as one, survives more than a socket buffer each way and a killed
+ * connection.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -352,6 +355,209 @@ static void test_outbox_rows_are_published_once_in_order(void **state)
     rd_kafka_destroy(mrk);
 }
 
+/* ---- runs on the loop (brr_pg_pipe_start) ------------------------------ */
+
+typedef struct {
+    int calls, rc;
+    int ticks; /* the loop's timer ran this often while the run was on */
+    brr_pg_t *pg;
+    uv_timer_t t;
+} async_t;
+
+static void on_async_done(void *arg, int rc)
+{
+    async_t *a = arg;
+    a->calls++;
+    a->rc = rc;
+}
+
+static void on_async_tick(uv_timer_t *t)
+{
+    async_t *a = t->data;
+    if (brr_pg_busy(a->pg)) {
+        a->ticks++;
+        return;
+    }
+    uv_timer_stop(t);
+    uv_close((uv_handle_t *)t, NULL);
+}
+
+/* Runs loop until the run under way on a->pg has ended; a timer counts the
+ * turns the loop took meanwhile. */
+static void async_loop(uv_loop_t *loop, async_t *a)
+{
+    uv_timer_init(loop, &a->t);
+    a->t.data = a;
+    uv_timer_start(&a->t, on_async_tick, 0, 1);
+    uv_run(loop, UV_RUN_DEFAULT);
+}
+
+static void test_async_pipeline_answers_on_the_loop(void **state)
+{
+    brr_pg_t *pg = *state;
+    brr_pg_pipe_t *pp = brr_pg_pipe_new();
+    uv_loop_t loop;
+    async_t a = {0, -1, 0, pg, {0}};
+    int n = -1, slept = -1;
+
+    uv_loop_init(&loop);
+    brr_pg_pipe_add(pp, "BEGIN", 0, NULL, NULL, NULL);
+    for (int i = 1001; i <= 1100; i++) {
+        char v[16];
+        const char *p[1] = {v};
+        snprintf(v, sizeof(v), "%d", i);
+        brr_pg_pipe_add_prepared(pp, "it_ins",
+                                 "INSERT INTO it_pg.t VALUES ($1::int)", 1, p,
+                                 NULL, NULL);
+    }
+    brr_pg_pipe_add(pp, "COMMIT", 0, NULL, NULL, NULL);
+    /* long enough for the loop to turn while the server works */
+    brr_pg_pipe_add(pp, "SELECT 1 FROM pg_sleep(0.2)", 0, NULL, count_cb,
+                    &slept);
+    brr_pg_pipe_add(pp,
+                    "SELECT count(*) FROM it_pg.t WHERE id BETWEEN 1001 AND "
+                    "1100",
+                    0, NULL, count_cb, &n);
+    assert_int_equal(brr_pg_pipe_start(pg, pp, &loop, on_async_done, &a), 0);
+    /* sent, not answered: nothing has been called yet */
+    assert_true(brr_pg_busy(pg));
+    assert_int_equal(a.calls, 0);
+    assert_int_equal(n, -1);
+    /* a second run on the same connection is refused */
+    brr_pg_pipe_t *other = brr_pg_pipe_new();
+    brr_pg_pipe_add(other, "SELECT 1", 0, NULL, NULL, NULL);
+    assert_int_equal(brr_pg_pipe_start(pg, other, &loop, on_async_done, &a),
+                     BRR_EINVAL);
+    brr_pg_pipe_free(other);
+    async_loop(&loop, &a);
+    assert_int_equal(a.calls, 1);
+    assert_int_equal(a.rc, 0);
+    assert_int_equal(slept, 1);
+    assert_int_equal(n, 100);
+    assert_true(a.ticks > 0); /* the loop was free while it waited */
+    assert_false(brr_pg_busy(pg));
+    assert_int_equal(brr_pg_pipe_count(pp), 0);
+    /* the connection is back to the blocking way */
+    assert_int_equal(brr_pg_exec(pg, "SELECT 1"), 0);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    brr_pg_pipe_free(pp);
+}
+
+static void test_async_pipeline_failure_and_wait(void **state)
+{
+    brr_pg_t *pg = *state;
+    brr_pg_pipe_t *pp = brr_pg_pipe_new();
+    uv_loop_t loop;
+    async_t a = {0, -1, 0, pg, {0}};
+    const char *dup[1] = {"1001"}, *fresh[1] = {"2001"};
+    PGresult *res;
+
+    uv_loop_init(&loop);
+    brr_pg_pipe_add(pp, "BEGIN", 0, NULL, NULL, NULL);
+    brr_pg_pipe_add(pp, "INSERT INTO it_pg.t VALUES ($1::int)", 1, fresh, NULL,
+                    NULL);
+    brr_pg_pipe_add(pp, "INSERT INTO it_pg.t VALUES ($1::int)", 1, dup, NULL,
+                    NULL);
+    brr_pg_pipe_add(pp, "COMMIT", 0, NULL, NULL, NULL);
+    assert_int_equal(brr_pg_pipe_start(pg, pp, &loop, on_async_done, &a), 0);
+    async_loop(&loop, &a);
+    assert_int_equal(a.calls, 1);
+    assert_int_equal(a.rc, BRR_EDB);
+    brr_pg_rollback(pg);
+    assert_int_equal(brr_pg_query(pg,
+                                  "SELECT count(*) FROM it_pg.t WHERE id = "
+                                  "2001",
+                                  0, NULL, &res),
+                     0);
+    assert_string_equal(PQgetvalue(res, 0, 0), "0");
+    PQclear(res);
+
+    /* waiting ends a run without the loop, and calls done */
+    brr_pg_pipe_add(pp, "INSERT INTO it_pg.t VALUES ($1::int)", 1, fresh, NULL,
+                    NULL);
+    assert_int_equal(brr_pg_pipe_start(pg, pp, &loop, on_async_done, &a), 0);
+    assert_int_equal(a.calls, 1);
+    brr_pg_pipe_wait(pg);
+    assert_int_equal(a.calls, 2);
+    assert_int_equal(a.rc, 0);
+    /* a blocking query meanwhile would have waited the same way */
+    assert_int_equal(brr_pg_pipe_start(pg, pp, &loop, on_async_done, &a),
+                     BRR_EINVAL); /* pp is empty */
+    assert_int_equal(uv_run(&loop, UV_RUN_NOWAIT), 0);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    brr_pg_pipe_free(pp);
+}
+
+/* Far more than a socket buffer holds in both directions: the run must
+ * read answers while it still writes, or client and server wait on each
+ * other. */
+static void test_async_pipeline_larger_than_the_socket(void **state)
+{
+    brr_pg_t *pg = *state;
+    brr_pg_pipe_t *pp = brr_pg_pipe_new();
+    uv_loop_t loop;
+    async_t a = {0, -1, 0, pg, {0}};
+    char *big = malloc(8193);
+    int rows = 0;
+
+    assert_non_null(big);
+    memset(big, 'x', 8192);
+    big[8192] = '\0';
+    uv_loop_init(&loop);
+    for (int i = 0; i < 2000; i++) {
+        const char *p[1] = {big};
+        brr_pg_pipe_add_prepared(pp, "it_echo", "SELECT length($1::text)", 1, p,
+                                 NULL, NULL);
+    }
+    brr_pg_pipe_add(pp, "SELECT count(*) FROM generate_series(1, 2000)", 0,
+                    NULL, count_cb, &rows);
+    assert_int_equal(brr_pg_pipe_start(pg, pp, &loop, on_async_done, &a), 0);
+    async_loop(&loop, &a);
+    assert_int_equal(a.rc, 0);
+    assert_int_equal(rows, 2000);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    free(big);
+    brr_pg_pipe_free(pp);
+}
+
+static void test_async_pipeline_connection_lost(void **state)
+{
+    brr_pg_t *pg, *admin;
+    brr_pg_pipe_t *pp = brr_pg_pipe_new();
+    uv_loop_t loop;
+    async_t a = {0, -1, 0, NULL, {0}};
+    char pid[16];
+    PGresult *res;
+
+    (void)state;
+    assert_int_equal(brr_pg_connect(dsn(), "test-victim", &pg), 0);
+    a.pg = pg;
+    uv_loop_init(&loop);
+    snprintf(pid, sizeof(pid), "%d", PQbackendPID(brr_pg_conn(pg)));
+    brr_pg_pipe_add(pp, "SELECT pg_sleep(60)", 0, NULL, NULL, NULL);
+    assert_int_equal(brr_pg_pipe_start(pg, pp, &loop, on_async_done, &a), 0);
+    assert_int_equal(brr_pg_connect(dsn(), "test-admin", &admin), 0);
+    {
+        const char *p[1] = {pid};
+        assert_int_equal(brr_pg_query(admin,
+                                      "SELECT pg_terminate_backend($1::int)", 1,
+                                      p, &res),
+                         0);
+        PQclear(res);
+    }
+    brr_pg_close(admin);
+    async_loop(&loop, &a);
+    assert_int_equal(a.calls, 1);
+    assert_int_equal(a.rc, BRR_EDBTRANSIENT);
+    assert_false(brr_pg_busy(pg));
+    /* the next use connects again */
+    assert_int_equal(brr_pg_ensure(pg), 0);
+    assert_int_equal(brr_pg_exec(pg, "SELECT 1"), 0);
+    brr_pg_close(pg);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    brr_pg_pipe_free(pp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -361,6 +567,10 @@ int main(void)
         cmocka_unit_test(test_query_classifies_a_bad_statement_as_permanent),
         cmocka_unit_test(test_prepared_statement_once_per_connection),
         cmocka_unit_test(test_outbox_rows_are_published_once_in_order),
+        cmocka_unit_test(test_async_pipeline_answers_on_the_loop),
+        cmocka_unit_test(test_async_pipeline_failure_and_wait),
+        cmocka_unit_test(test_async_pipeline_larger_than_the_socket),
+        cmocka_unit_test(test_async_pipeline_connection_lost),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
