@@ -7,6 +7,8 @@
  * Every dispatched request carries a small shared chunk on its pool whose
  * dispose hook tells us when h2o is done with it (the in-flight list), which
  * is how stop tells busy HTTP/1 connections from idle keep-alive ones.
+ * Every connection reads through conn_read, which keeps libuv's "nothing
+ * to read" from reaching h2o as an error (see conn_read).
  */
 #include <signal.h>
 #include <stdio.h>
@@ -34,11 +36,12 @@ typedef struct {
     void *data;
 } brr_http_route_t;
 
-/* An accepted connection; tcp first so the uv close callback can cast. */
+/* An accepted connection; tcp first so the uv callbacks can cast. */
 typedef struct {
     uv_tcp_t tcp;
     brr_http_server_t *srv;
     h2o_socket_t *sock;
+    uv_read_cb h2o_read; /* h2o's read callback, which conn_read calls */
     h2o_linklist_t link;
 } brr_http_conn_t;
 
@@ -73,6 +76,8 @@ struct brr_http_server {
     h2o_linklist_t inflight;
     int stopping;
     int finishing;
+    /* Before each poll of the loop: see conn_read. */
+    uv_prepare_t read_guard;
     /* Two handles closed one loop turn apart: see finish_stop(). */
     uv_idle_t closer_a;
     uv_idle_t closer_b;
@@ -537,6 +542,8 @@ int brr_http_server_init(uv_loop_t *loop, const brr_http_conf_t *conf,
     handler->srv = srv;
 
     h2o_context_init(&srv->ctx, loop, &srv->config);
+    uv_prepare_init(loop, &srv->read_guard);
+    srv->read_guard.data = srv;
     srv->accept_ctx.ctx = &srv->ctx;
     srv->accept_ctx.hosts = srv->config.hosts;
     srv->accept_ctx.ssl_ctx = srv->ssl_ctx;
@@ -570,6 +577,57 @@ static void free_handle(uv_handle_t *handle)
     free(handle);
 }
 
+/* libuv calls a stream's read callback with nread 0 when read(2) found
+ * nothing (EAGAIN), "not an error" in its words: after a read that filled
+ * the buffer it was given exactly, the next finds the socket empty.  Under
+ * load that happens every few hundred thousand requests.  libh2o 2.2.5's
+ * TLS reader (on_read_ssl in lib/common/socket/uv-binding.c.h) takes nread
+ * 0 for an I/O error and closes the connection at once, without GOAWAY:
+ * every HTTP/2 stream on it is cut mid-way (issue 6), or the handshake of a
+ * new connection fails.  So connections read through conn_read, which drops
+ * those calls and hands everything else to h2o's callback. */
+static void conn_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
+
+/* Puts conn_read in front of the read callback h2o installed, if it
+ * installed one since.  h2o calls uv_read_start after accepting, after the
+ * TLS handshake and after each HTTP/1 response, from read, write and timer
+ * callbacks.  libuv reads a stream only in its poll phase, at most once
+ * per poll (a write callback there runs after its stream's read), so
+ * running this for every connection from a prepare handle (read_guard_cb,
+ * just before each poll) and after each call into h2o from conn_read covers
+ * them all; the one gap, libuv polling twice in one phase, needs 1024
+ * descriptors ready at once.  uv_read_stop clears read_cb: a stopped or
+ * closing stream is left alone. */
+static void conn_guard_read(brr_http_conn_t *conn)
+{
+    uv_read_cb cb = conn->tcp.read_cb;
+
+    if (cb != NULL && cb != conn_read) {
+        conn->h2o_read = cb;
+        conn->tcp.read_cb = conn_read;
+    }
+}
+
+static void conn_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+{
+    brr_http_conn_t *conn = (brr_http_conn_t *)stream;
+
+    if (nread == 0)
+        return;
+    conn->h2o_read(stream, nread, buf);
+    /* conn lives until its close callback, never freed in here. */
+    conn_guard_read(conn);
+}
+
+static void read_guard_cb(uv_prepare_t *prepare)
+{
+    brr_http_server_t *srv = prepare->data;
+    h2o_linklist_t *node;
+
+    for (node = srv->conns.next; node != &srv->conns; node = node->next)
+        conn_guard_read(H2O_STRUCT_FROM_MEMBER(brr_http_conn_t, link, node));
+}
+
 static void on_accept(uv_stream_t *listener, int status)
 {
     brr_http_server_t *srv = listener->data;
@@ -589,6 +647,7 @@ static void on_accept(uv_stream_t *listener, int status)
     srv->nconns++;
     conn->sock = h2o_uv_socket_create((uv_stream_t *)&conn->tcp, on_conn_close);
     h2o_accept(&srv->accept_ctx, conn->sock);
+    conn_guard_read(conn);
 }
 
 /* Runs when h2o has closed the connection's socket. */
@@ -628,6 +687,9 @@ int brr_http_server_start(brr_http_server_t *srv)
     uv_tcp_init(srv->loop, &srv->listener);
     srv->listener.data = srv;
     srv->listener_state = LISTENER_OPEN;
+    /* Unreferenced: the listener and the connections keep the loop up. */
+    uv_prepare_start(&srv->read_guard, read_guard_cb);
+    uv_unref((uv_handle_t *)&srv->read_guard);
     if ((rc = uv_tcp_bind(&srv->listener, (struct sockaddr *)&ss, 0)) != 0 ||
         (rc = uv_listen((uv_stream_t *)&srv->listener, 511, on_accept)) != 0) {
         snprintf(port, sizeof(port), "%d", srv->port);
@@ -768,6 +830,7 @@ static void maybe_finish_stop(brr_http_server_t *srv)
         h2o_timeout_unlink(&srv->ctx.http2._graceful_shutdown_timeout);
     h2o_context_dispose(&srv->ctx);
     h2o_config_dispose(&srv->config);
+    uv_close((uv_handle_t *)&srv->read_guard, NULL);
     uv_close((uv_handle_t *)&srv->closer_a, on_closer_a);
 }
 
