@@ -121,6 +121,7 @@ static struct {
      * tick came meanwhile (one more round follows at once). */
     job_t *recording;
     int committed, again;
+    struct cont *cont; /* continuations of the round trip under way */
 } ds;
 
 /* ---- keys in flight ----------------------------------------------------- */
@@ -543,6 +544,8 @@ static void plan_quotas(plan_t *pl)
     int64_t now;
 
     memset(pl, 0, sizeof(*pl));
+    for (size_t i = 0; i < ds.norgs; i++)
+        ds.orgs[i]->quota = 0; /* none sends unless planned below */
     if (ds.stopping || ds.norgs == 0 ||
         ds.inflight >= (size_t)ds.conf.max_inflight)
         return;
@@ -626,6 +629,29 @@ typedef struct {
     size_t n;
 } heads_t;
 
+/* A job for row r of a heads query whose id column is c (the columns of
+ * heads_sql from its second on). */
+static job_t *job_new(org_t *o, const char *arr, const PGresult *res, int r,
+                      int c)
+{
+    job_t *j = calloc(1, sizeof(*j));
+    if (j == NULL)
+        abort();
+    j->org = o;
+    snprintf(j->key, sizeof(j->key), "%s|%s", o->code, arr);
+    snprintf(j->arrangement, sizeof(j->arrangement), "%s", arr);
+    j->id = strtoll(PQgetvalue(res, r, c), NULL, 10);
+    snprintf(j->event_id, sizeof(j->event_id), "%s", PQgetvalue(res, r, c + 1));
+    j->sequence = strtoll(PQgetvalue(res, r, c + 2), NULL, 10);
+    snprintf(j->citizen, sizeof(j->citizen), "%s", PQgetvalue(res, r, c + 6));
+    j->attempts = atoi(PQgetvalue(res, r, c + 7));
+    j->first_ms = strtoll(PQgetvalue(res, r, c + 8), NULL, 10);
+    j->submitted_ms = strtoll(PQgetvalue(res, r, c + 9), NULL, 10);
+    snprintf(j->traceparent, sizeof(j->traceparent), "%s",
+             PQgetvalue(res, r, c + 10));
+    return j;
+}
+
 static void heads_start(void *arg, const PGresult *hr)
 {
     heads_t *h = arg;
@@ -635,26 +661,11 @@ static void heads_start(void *arg, const PGresult *hr)
         slot_grow();
     for (int r = 0; r < PQntuples(hr); r++) {
         long i = strtol(PQgetvalue(hr, r, 0), NULL, 10);
-        job_t *j;
         if (i < 1 || (size_t)i > h->n)
             continue;
         h->found[i - 1] = 1;
-        j = calloc(1, sizeof(*j));
-        if (j == NULL)
-            abort();
-        j->org = h->o[i - 1];
-        snprintf(j->key, sizeof(j->key), "%s|%s", h->org[i - 1], h->arr[i - 1]);
-        snprintf(j->arrangement, sizeof(j->arrangement), "%s", h->arr[i - 1]);
-        j->id = strtoll(PQgetvalue(hr, r, 1), NULL, 10);
-        snprintf(j->event_id, sizeof(j->event_id), "%s", PQgetvalue(hr, r, 2));
-        j->sequence = strtoll(PQgetvalue(hr, r, 3), NULL, 10);
-        snprintf(j->citizen, sizeof(j->citizen), "%s", PQgetvalue(hr, r, 7));
-        j->attempts = atoi(PQgetvalue(hr, r, 8));
-        j->first_ms = strtoll(PQgetvalue(hr, r, 9), NULL, 10);
-        j->submitted_ms = strtoll(PQgetvalue(hr, r, 10), NULL, 10);
-        snprintf(j->traceparent, sizeof(j->traceparent), "%s",
-                 PQgetvalue(hr, r, 11));
-        start_job(j, PQgetvalue(hr, r, 4), PQgetvalue(hr, r, 5),
+        start_job(job_new(h->o[i - 1], h->arr[i - 1], hr, r, 1),
+                  PQgetvalue(hr, r, 4), PQgetvalue(hr, r, 5),
                   PQgetvalue(hr, r, 6));
     }
 }
@@ -730,7 +741,11 @@ static void heads_done(heads_t *h, int rc)
 
 /* Every outcome in the batch: its attempt into the delivery log, its row's
  * new state (a HOT update: no index covers these columns, migration 0013)
- * and its key's counters; one statement, the batch parsed once. */
+ * and its key's counters; one statement, the batch parsed once.  It
+ * answers with the next head of every key whose event was delivered (the
+ * statement's snapshot still shows that event PENDING, hence "sequence >"):
+ * the continuation, sent once the transaction has committed, so a key with
+ * a backlog goes on without waiting for the due-keys query. */
 static const char record_sql[] =
     "WITH x AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id bigint, "
     "org text, state text, status int, latency_us bigint, error text, "
@@ -745,12 +760,23 @@ static const char record_sql[] =
     "/ 1000.0)), delivered_at = CASE WHEN x.state = 'DELIVERED' THEN "
     "to_timestamp(x.at_ms / 1000.0) ELSE d.delivered_at END FROM x WHERE "
     "d.id = x.id AND d.status || '' = 'PENDING' RETURNING d.organisation, "
-    "d.arrangement_id, x.state, x.next_ms) "
-    "UPDATE connector.sequences s SET pending = s.pending - (u.state <> "
+    "d.arrangement_id, d.sequence, x.state, x.next_ms), "
+    "s AS (UPDATE connector.sequences s SET pending = s.pending - (u.state <> "
     "'PENDING')::int, parked = s.parked + (u.state = 'PARKED')::int, due_at "
     "= CASE WHEN u.state = 'PENDING' THEN to_timestamp(u.next_ms / 1000.0) "
     "ELSE now() END FROM u WHERE s.organisation = u.organisation AND "
-    "s.arrangement_id = u.arrangement_id";
+    "s.arrangement_id = u.arrangement_id RETURNING s.organisation, "
+    "s.arrangement_id, s.pending, s.parked, u.sequence, u.state) "
+    "SELECT s.organisation, s.arrangement_id, h.id, h.event_id::text, "
+    "h.sequence, h.type, h.data::text, to_char(h.event_time AT TIME ZONE "
+    "'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), h.citizen_ref, "
+    "h.attempts, (extract(epoch FROM coalesce(h.first_attempt_at, now())) * "
+    "1000)::bigint, h.submitted_at_ms, coalesce(h.traceparent, '') FROM s "
+    "CROSS JOIN LATERAL (SELECT * FROM connector.deliveries d WHERE "
+    "d.organisation = s.organisation AND d.arrangement_id = s.arrangement_id "
+    "AND d.sequence > s.sequence AND d.status || '' = 'PENDING' ORDER BY "
+    "d.sequence LIMIT 1) h WHERE s.state = 'DELIVERED' AND s.pending > 0 AND "
+    "s.parked = 0";
 
 static const char gone_sql[] =
     "UPDATE connector.organisations o SET enabled = false, disabled_reason "
@@ -848,6 +874,76 @@ static void set_flag(void *arg, const PGresult *res)
 {
     (void)res;
     *(int *)arg = 1;
+}
+
+/* A key's next head, from record_sql: its job and what start_job needs,
+ * copied, for it starts only once the transaction has committed. */
+typedef struct cont {
+    struct cont *next;
+    job_t *j;
+    char *type, *data, *time;
+} cont_t;
+
+static char *xstrdup(const char *s)
+{
+    char *p = strdup(s);
+    if (p == NULL)
+        abort();
+    return p;
+}
+
+static void cont_collect(void *arg, const PGresult *res)
+{
+    (void)arg;
+    for (int r = 0; r < PQntuples(res); r++) {
+        org_t *o = org_find(PQgetvalue(res, r, 0));
+        cont_t *c;
+        if (o == NULL)
+            continue;
+        if ((c = calloc(1, sizeof(*c))) == NULL)
+            abort();
+        c->j = job_new(o, PQgetvalue(res, r, 1), res, r, 2);
+        c->type = xstrdup(PQgetvalue(res, r, 5));
+        c->data = xstrdup(PQgetvalue(res, r, 6));
+        c->time = xstrdup(PQgetvalue(res, r, 7));
+        c->next = ds.cont;
+        ds.cont = c;
+    }
+}
+
+/* After the commit: sends each continuation its organisation has room
+ * for now (the quota of this tick's plan pl, NULL: none); the others stay
+ * PENDING and due, for the due-keys query. */
+static void cont_start(plan_t *pl)
+{
+    int64_t now = brr_now_ms();
+    cont_t *c = ds.cont, *next;
+
+    ds.cont = NULL;
+    for (; c != NULL; c = next) {
+        org_t *o = c->j->org;
+        next = c->next;
+        while (ds.inflight + 1 >= ds.nslots / 2)
+            slot_grow();
+        if (pl != NULL && !ds.stopping && o->enabled && o->url != NULL &&
+            o->quota > 0 && pl->room > 0 && o->hold_until_ms <= now &&
+            *slot_find(c->j->key) == NULL) {
+            o->quota--;
+            pl->room--;
+            brr_counter_inc(brr_metrics_counter(
+                "brr_connector_continued_total",
+                "events sent as soon as their predecessor's delivery was "
+                "recorded, without a due-keys query",
+                "org", o->code, NULL));
+            start_job(c->j, c->type, c->data, c->time);
+        } else {
+            free(c->j);
+        }
+        free(c->type);
+        free(c->data);
+        free(c->time);
+        free(c);
+    }
 }
 
 /* Queues the transaction that records what finished (ds.done, moved to
@@ -948,8 +1044,8 @@ static void record_queue(plan_t *pl)
     hp[0] = hdoc;
     if (nrows > 0) {
         brr_pg_pipe_add(ds.pp, "BEGIN", 0, NULL, NULL, NULL);
-        brr_pg_pipe_add_prepared(ds.pp, "conn_record", record_sql, 1, p, NULL,
-                                 NULL);
+        brr_pg_pipe_add_prepared(ds.pp, "conn_record", record_sql, 1, p,
+                                 cont_collect, NULL);
         if (any_gone)
             brr_pg_pipe_add(ds.pp, gone_sql, 1, p, NULL, NULL);
         brr_pg_pipe_add_prepared(ds.pp, "conn_health", health_sql, 1, hp, NULL,
@@ -1003,6 +1099,7 @@ static void record_now(void)
     if (brr_pg_pipe_count(ds.pp) > 0)
         brr_pg_pipe_run(ds.pg, ds.pp);
     record_end();
+    cont_start(NULL); /* at shutdown: none is sent */
 }
 
 /*
@@ -1032,6 +1129,7 @@ static void on_recorded(void *arg, int rc)
 {
     (void)arg;
     record_end();
+    cont_start(ds.committed ? &rd.pl : NULL);
     if (rc != 0 || ds.stopping || heads_queue(&rd.pl, &rd.h) == 0) {
         heads_done(&rd.h, BRR_EINVAL);
         round_end();
