@@ -205,7 +205,7 @@ struct brr_relay {
     brr_pg_t *pg;
     brr_kp_t *kp;
     char *schema;
-    char *select_sql;
+    char *select_sql, *select_name;
     char *lock_sql;
     char *purge_sql;
     int locked;
@@ -221,7 +221,7 @@ struct brr_relay {
     int kicked;
     /* the round trip under way on the loop (brr_pg_busy(pg)) */
     brr_pg_pipe_t *pp;
-    char *mark_sql;
+    char *mark_sql, *mark_name;
     size_t marking; /* rows of the batch its UPDATE marks */
     int partial;    /* and some rows of that batch failed */
 };
@@ -364,7 +364,8 @@ static size_t relay_mark_queue(brr_relay_t *rl)
     params[0] = arr;
     rl->marking = ok;
     /* with none confirmed it marks nothing, and still ends the batch */
-    brr_pg_pipe_add(rl->pp, rl->mark_sql, 1, params, relay_marked, rl);
+    brr_pg_pipe_add_prepared(rl->pp, rl->mark_name, rl->mark_sql, 1, params,
+                             relay_marked, rl);
     free(arr);
     return rl->n - ok;
 }
@@ -483,7 +484,8 @@ static void relay_cycle(brr_relay_t *rl)
     rl->kicked = 0;
     rl->partial = rl->state == RELAY_WAITING && relay_mark_queue(rl) > 0;
     if (!rl->partial)
-        brr_pg_pipe_add(rl->pp, rl->select_sql, 0, NULL, relay_rows, rl);
+        brr_pg_pipe_add_prepared(rl->pp, rl->select_name, rl->select_sql, 0,
+                                 NULL, relay_rows, rl);
     if (brr_pg_pipe_start(rl->pg, rl->pp, rl->loop, relay_answered, rl) != 0) {
         rl->marking = 0;
         rl->partial = 0;
@@ -540,6 +542,12 @@ int brr_relay_start(uv_loop_t *loop, const char *dsn, const char *schema,
              "WHERE id = ANY($1::bigint[])",
              schema);
     rl->mark_sql = strdup(sql);
+    /* Both run for every batch: prepared once per connection, not parsed
+     * and planned each time (the relay has a connection of its own). */
+    snprintf(sql, sizeof(sql), "brr_relay_select_%s", schema);
+    rl->select_name = strdup(sql);
+    snprintf(sql, sizeof(sql), "brr_relay_mark_%s", schema);
+    rl->mark_name = strdup(sql);
     rl->pp = brr_pg_pipe_new();
     snprintf(app, sizeof(app), "%s-relay", client_id);
     brr_pg_connect(dsn, app, &rl->pg); /* a failure is retried per cycle */
@@ -548,9 +556,11 @@ int brr_relay_start(uv_loop_t *loop, const char *dsn, const char *schema,
         brr_pg_close(rl->pg);
         brr_pg_pipe_free(rl->pp);
         free(rl->select_sql);
+        free(rl->select_name);
         free(rl->lock_sql);
         free(rl->purge_sql);
         free(rl->mark_sql);
+        free(rl->mark_name);
         free(rl->ids);
         free(rl->acked);
         free(rl->schema);
@@ -607,9 +617,11 @@ void brr_relay_stop(brr_relay_t *rl, int timeout_ms)
     brr_pg_close(rl->pg); /* releases the advisory lock */
     brr_pg_pipe_free(rl->pp);
     free(rl->select_sql);
+    free(rl->select_name);
     free(rl->lock_sql);
     free(rl->purge_sql);
     free(rl->mark_sql);
+    free(rl->mark_name);
     free(rl->ids);
     free(rl->acked);
     free(rl->schema);

@@ -136,7 +136,7 @@ static void assert_verdict(const verdict_t *r, orgsim_store_result_t want)
 static void test_batch_verdicts_match_one_by_one(void **state)
 {
     fixture_t *f = *state;
-    verdict_t v[10] = {0};
+    verdict_t v[12] = {0};
     const char *body =
         "{\"data\":{\"status\":\"ACTIEF\",\"text\":\"a \\\"q\\\" "
         "\\u00e9\"}}";
@@ -170,17 +170,25 @@ static void test_batch_verdicts_match_one_by_one(void **state)
     assert_verdict(&v[8], ORGSIM_STORED);
     assert_verdict(&v[9], ORGSIM_DUPLICATE);
 
+    /* batch 3: a repeat of id 6 claiming a higher sequence, then the next
+     * one of A: a repeat has no effect, so neither does its sequence */
+    queue(f, 6, "A", 9, body, &v[10]);
+    queue(f, 8, "A", 4, body, &v[11]);
+    run_batch(f);
+    assert_verdict(&v[10], ORGSIM_DUPLICATE);
+    assert_verdict(&v[11], ORGSIM_STORED);
+
     /* every first arrival recorded once, with its body and arrangement */
     assert_int_equal(
-        scalar(f, "SELECT count(*) FROM orgsim.received WHERE org = $1"), 7);
+        scalar(f, "SELECT count(*) FROM orgsim.received WHERE org = $1"), 8);
     assert_int_equal(scalar(f, "SELECT count(*) FROM orgsim.received WHERE "
                                "org = $1 AND arrangement_id = 'C \"x\"\\' "
                                "AND body->'data'->>'text' = 'a \"q\" é'"),
                      1);
-    /* each repeat counted: ids 1, 2 and 7 once each */
+    /* each repeat counted: ids 1, 2, 6 and 7 once each */
     assert_int_equal(scalar(f, "SELECT count(*) * 100 + sum(n) FROM "
                                "orgsim.duplicates WHERE org = $1"),
-                     303);
+                     404);
     /* the two out-of-order ones, each with the highest sequence before */
     assert_int_equal(scalar(f, "SELECT count(*) FROM orgsim.order_violations "
                                "WHERE org = $1 AND arrangement_id = 'B' AND "
