@@ -550,7 +550,8 @@ int brr_relay_start(uv_loop_t *loop, const char *dsn, const char *schema,
     rl->mark_name = strdup(sql);
     rl->pp = brr_pg_pipe_new();
     snprintf(app, sizeof(app), "%s-relay", client_id);
-    brr_pg_connect(dsn, app, &rl->pg); /* a failure is retried per cycle */
+    /* a failure is retried per cycle */
+    brr_pg_connect_opts(dsn, app, BRR_PG_CUSTOM_PLAN_OPTIONS, &rl->pg);
     rc = brr_kp_new(loop, brokers, app, relay_dr, rl, &rl->kp);
     if (rc != 0) {
         brr_pg_close(rl->pg);

@@ -28,6 +28,7 @@ struct brr_pg {
     PGconn *conn;
     char *dsn;
     char *app_name;
+    char *options; /* libpq "options" (server settings), or NULL */
     /* names of the statements prepared on this connection (a new
      * connection has none) */
     char **prepared;
@@ -98,8 +99,8 @@ static void pg_drop(brr_pg_t *pg)
 
 static int pg_open(brr_pg_t *pg)
 {
-    const char *keys[] = {"dbname", "application_name", NULL};
-    const char *vals[] = {pg->dsn, pg->app_name, NULL};
+    const char *keys[] = {"dbname", "application_name", "options", NULL};
+    const char *vals[] = {pg->dsn, pg->app_name, pg->options, NULL};
 
     pg_drop(pg);
     /* expand_dbname=1: the dsn is a full conninfo string. */
@@ -120,10 +121,17 @@ static int pg_open(brr_pg_t *pg)
 
 int brr_pg_connect(const char *dsn, const char *app_name, brr_pg_t **out)
 {
+    return brr_pg_connect_opts(dsn, app_name, NULL, out);
+}
+
+int brr_pg_connect_opts(const char *dsn, const char *app_name,
+                        const char *options, brr_pg_t **out)
+{
     brr_pg_t *pg = xmalloc(sizeof(*pg));
     memset(pg, 0, sizeof(*pg));
     pg->dsn = xstrdup(dsn);
     pg->app_name = xstrdup(app_name ? app_name : "brr");
+    pg->options = options ? xstrdup(options) : NULL;
     *out = pg;
     return pg_open(pg);
 }
@@ -137,6 +145,7 @@ void brr_pg_close(brr_pg_t *pg)
     free(pg->prepared);
     free(pg->dsn);
     free(pg->app_name);
+    free(pg->options);
     free(pg);
 }
 

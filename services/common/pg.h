@@ -27,6 +27,21 @@ typedef struct brr_pg brr_pg_t;
  * BRR_EDBTRANSIENT. */
 int brr_pg_connect(const char *dsn, const char *app_name, brr_pg_t **out);
 
+/* The same with libpq's "options" for the session (e.g. "-c
+ * enable_seqscan=off"), set again on every reconnect. */
+int brr_pg_connect_opts(const char *dsn, const char *app_name,
+                        const char *options, brr_pg_t **out);
+
+/* For a connection whose prepared statements run for every batch against
+ * tables that grow and shrink by the batch (brr-connector's dispatcher,
+ * the outbox relays): a plan made while a table was empty (a new install,
+ * or right after a purge and VACUUM) scans it, and kept as the prepared
+ * statement's generic plan it goes on doing so as the table grows, once
+ * per row of a batch (measured: 2 ms per event).  Planned anew on every
+ * run, each plan sees the table as it is now; the statement is still
+ * parsed only once per connection. */
+#define BRR_PG_CUSTOM_PLAN_OPTIONS "-c plan_cache_mode=force_custom_plan"
+
 /* Closes the connection and frees pg (NULL is fine). */
 void brr_pg_close(brr_pg_t *pg);
 

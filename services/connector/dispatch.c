@@ -1195,7 +1195,8 @@ int conn_dispatch_start(brr_service_t *svc, const conn_dispatch_conf_t *conf)
     ds.pp = brr_pg_pipe_new();
     ds.ob = brr_outbox_new(svc->def->schema, svc->def->source);
     slot_grow();
-    brr_pg_connect(svc->pg_dsn, "brr-connector-dispatch", &ds.pg);
+    brr_pg_connect_opts(svc->pg_dsn, "brr-connector-dispatch",
+                        BRR_PG_CUSTOM_PLAN_OPTIONS, &ds.pg);
     if ((rc = conn_deliver_init(svc->loop, &opts, &ds.d)) != 0)
         return rc;
     {

@@ -558,6 +558,45 @@ static void test_async_pipeline_connection_lost(void **state)
     brr_pg_pipe_free(pp);
 }
 
+/* Options hold for the session, and again after a reconnect. */
+static void test_connect_options_survive_a_reconnect(void **state)
+{
+    brr_pg_t *pg, *admin;
+    PGresult *res;
+    char pid[16];
+
+    (void)state;
+    assert_int_equal(brr_pg_connect_opts(dsn(), "test-opts",
+                                         BRR_PG_CUSTOM_PLAN_OPTIONS, &pg),
+                     0);
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal(
+            brr_pg_query(pg, "SHOW plan_cache_mode", 0, NULL, &res), 0);
+        assert_string_equal(PQgetvalue(res, 0, 0), "force_custom_plan");
+        PQclear(res);
+        snprintf(pid, sizeof(pid), "%d", PQbackendPID(brr_pg_conn(pg)));
+        assert_int_equal(brr_pg_connect(dsn(), "test-admin", &admin), 0);
+        {
+            const char *p[1] = {pid};
+            assert_int_equal(brr_pg_query(admin,
+                                          "SELECT pg_terminate_backend($1::"
+                                          "int)",
+                                          1, p, &res),
+                             0);
+            PQclear(res);
+            /* the default stays for a connection made without options */
+            assert_int_equal(
+                brr_pg_query(admin, "SHOW plan_cache_mode", 0, NULL, &res), 0);
+            assert_string_equal(PQgetvalue(res, 0, 0), "auto");
+            PQclear(res);
+        }
+        brr_pg_close(admin);
+        assert_int_not_equal(brr_pg_exec(pg, "SELECT 1"), 0);
+        assert_int_equal(brr_pg_ensure(pg), 0);
+    }
+    brr_pg_close(pg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -571,6 +610,7 @@ int main(void)
         cmocka_unit_test(test_async_pipeline_failure_and_wait),
         cmocka_unit_test(test_async_pipeline_larger_than_the_socket),
         cmocka_unit_test(test_async_pipeline_connection_lost),
+        cmocka_unit_test(test_connect_options_survive_a_reconnect),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
