@@ -141,14 +141,31 @@ static int prepared_count(brr_pg_t *pg, const char *name)
     return n;
 }
 
+/* Ends pid's session from another connection, as an operator or a
+ * failover would; pid is the backend of the connection under test. */
+static void kill_backend(int pid)
+{
+    brr_pg_t *admin;
+    PGresult *res;
+    char v[16];
+    const char *p[1] = {v};
+
+    snprintf(v, sizeof(v), "%d", pid);
+    assert_int_equal(brr_pg_connect(dsn(), "test-admin", &admin), 0);
+    assert_int_equal(
+        brr_pg_query(admin, "SELECT pg_terminate_backend($1::int)", 1, p, &res),
+        0);
+    PQclear(res);
+    brr_pg_close(admin);
+}
+
 static void test_prepared_statement_once_per_connection(void **state)
 {
-    brr_pg_t *pg = *state, *admin;
+    brr_pg_t *pg = *state;
     brr_pg_pipe_t *pp = brr_pg_pipe_new();
     static const char sql[] = "SELECT ($1::int * 2)::text";
     const char *two[1] = {"2"}, *bad[1] = {"x"}, *three[1] = {"3"};
-    char got[64] = "", got2[64] = "", pid[16];
-    PGresult *res;
+    char got[64] = "", got2[64] = "";
 
     /* the first run prepares it, the same name twice in one run once */
     brr_pg_pipe_add_prepared(pp, "it_double", sql, 1, two, text_cb, got);
@@ -168,17 +185,7 @@ static void test_prepared_statement_once_per_connection(void **state)
 
     /* a new session has none: after the connection is killed and made
      * again, the next run prepares it again */
-    snprintf(pid, sizeof(pid), "%d", PQbackendPID(brr_pg_conn(pg)));
-    assert_int_equal(brr_pg_connect(dsn(), "test-admin", &admin), 0);
-    {
-        const char *p[1] = {pid};
-        assert_int_equal(brr_pg_query(admin,
-                                      "SELECT pg_terminate_backend($1::int)", 1,
-                                      p, &res),
-                         0);
-        PQclear(res);
-    }
-    brr_pg_close(admin);
+    kill_backend(PQbackendPID(brr_pg_conn(pg)));
     brr_pg_pipe_add_prepared(pp, "it_double", sql, 1, two, text_cb, got);
     assert_int_equal(brr_pg_pipe_run(pg, pp), BRR_EDBTRANSIENT);
     assert_int_equal(brr_pg_ensure(pg), 0);
@@ -522,12 +529,11 @@ static void test_async_pipeline_larger_than_the_socket(void **state)
 
 static void test_async_pipeline_connection_lost(void **state)
 {
-    brr_pg_t *pg, *admin;
+    brr_pg_t *pg;
     brr_pg_pipe_t *pp = brr_pg_pipe_new();
     uv_loop_t loop;
     async_t a = {0, -1, 0, NULL, {0}};
     char pid[16];
-    PGresult *res;
 
     (void)state;
     assert_int_equal(brr_pg_connect(dsn(), "test-victim", &pg), 0);
@@ -536,16 +542,7 @@ static void test_async_pipeline_connection_lost(void **state)
     snprintf(pid, sizeof(pid), "%d", PQbackendPID(brr_pg_conn(pg)));
     brr_pg_pipe_add(pp, "SELECT pg_sleep(60)", 0, NULL, NULL, NULL);
     assert_int_equal(brr_pg_pipe_start(pg, pp, &loop, on_async_done, &a), 0);
-    assert_int_equal(brr_pg_connect(dsn(), "test-admin", &admin), 0);
-    {
-        const char *p[1] = {pid};
-        assert_int_equal(brr_pg_query(admin,
-                                      "SELECT pg_terminate_backend($1::int)", 1,
-                                      p, &res),
-                         0);
-        PQclear(res);
-    }
-    brr_pg_close(admin);
+    kill_backend(PQbackendPID(brr_pg_conn(pg)));
     async_loop(&loop, &a);
     assert_int_equal(a.calls, 1);
     assert_int_equal(a.rc, BRR_EDBTRANSIENT);
@@ -561,11 +558,9 @@ static void test_async_pipeline_connection_lost(void **state)
 /* Options hold for the session, and again after a reconnect. */
 static void test_connect_options_survive_a_reconnect(void **state)
 {
-    brr_pg_t *pg, *admin;
+    brr_pg_t *pg;
     PGresult *res;
-    char pid[16];
 
-    (void)state;
     assert_int_equal(brr_pg_connect_opts(dsn(), "test-opts",
                                          BRR_PG_CUSTOM_PLAN_OPTIONS, &pg),
                      0);
@@ -574,23 +569,12 @@ static void test_connect_options_survive_a_reconnect(void **state)
             brr_pg_query(pg, "SHOW plan_cache_mode", 0, NULL, &res), 0);
         assert_string_equal(PQgetvalue(res, 0, 0), "force_custom_plan");
         PQclear(res);
-        snprintf(pid, sizeof(pid), "%d", PQbackendPID(brr_pg_conn(pg)));
-        assert_int_equal(brr_pg_connect(dsn(), "test-admin", &admin), 0);
-        {
-            const char *p[1] = {pid};
-            assert_int_equal(brr_pg_query(admin,
-                                          "SELECT pg_terminate_backend($1::"
-                                          "int)",
-                                          1, p, &res),
-                             0);
-            PQclear(res);
-            /* the default stays for a connection made without options */
-            assert_int_equal(
-                brr_pg_query(admin, "SHOW plan_cache_mode", 0, NULL, &res), 0);
-            assert_string_equal(PQgetvalue(res, 0, 0), "auto");
-            PQclear(res);
-        }
-        brr_pg_close(admin);
+        kill_backend(PQbackendPID(brr_pg_conn(pg)));
+        /* the default stays for a connection made without options */
+        assert_int_equal(
+            brr_pg_query(*state, "SHOW plan_cache_mode", 0, NULL, &res), 0);
+        assert_string_equal(PQgetvalue(res, 0, 0), "auto");
+        PQclear(res);
         assert_int_not_equal(brr_pg_exec(pg, "SELECT 1"), 0);
         assert_int_equal(brr_pg_ensure(pg), 0);
     }
