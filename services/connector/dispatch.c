@@ -1087,7 +1087,8 @@ static void record_end(void)
         free(list);
         list = next;
     }
-    brr_relay_kick(ds.svc->relay);
+    if (ds.svc->relay != NULL) /* NULL once the service is stopping */
+        brr_relay_kick(ds.svc->relay);
 }
 
 /* Records what finished, blocking the loop: at shutdown. */
