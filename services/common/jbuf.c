@@ -208,6 +208,33 @@ void brr_jbuf_unput(brr_jbuf_t *b, char c)
         b->p[--b->len] = '\0';
 }
 
+void brr_jbuf_key(brr_jbuf_t *b, const char *name)
+{
+    brr_jbuf_putc(b, '"');
+    brr_jbuf_puts(b, name);
+    brr_jbuf_puts(b, "\":");
+}
+
+void brr_jbuf_member_str(brr_jbuf_t *b, const char *name, const char *s)
+{
+    brr_jbuf_key(b, name);
+    brr_jbuf_str(b, s);
+    brr_jbuf_putc(b, ',');
+}
+
+void brr_jbuf_member_int(brr_jbuf_t *b, const char *name, int64_t v)
+{
+    brr_jbuf_key(b, name);
+    brr_jbuf_int(b, v);
+    brr_jbuf_putc(b, ',');
+}
+
+void brr_jbuf_end_object(brr_jbuf_t *b)
+{
+    brr_jbuf_unput(b, ',');
+    brr_jbuf_puts(b, "},");
+}
+
 const char *brr_jbuf_cstr(brr_jbuf_t *b)
 {
     if (b->p == NULL)

@@ -56,6 +56,13 @@ char *brr_jbuf_extend(brr_jbuf_t *b, size_t n);
 /* Drops the last byte when it is c (a trailing ',' after a loop). */
 void brr_jbuf_unput(brr_jbuf_t *b, char c);
 
+/* Object members, each followed by ',': "name": (a literal name, not
+ * escaped), "name":"s", and "name":v,.  brr_jbuf_end_object() replaces
+ * the last ',' with "}," (a caller drops the final ',' with unput). */
+void brr_jbuf_key(brr_jbuf_t *b, const char *name);
+void brr_jbuf_member_str(brr_jbuf_t *b, const char *name, const char *s);
+void brr_jbuf_member_int(brr_jbuf_t *b, const char *name, int64_t v);
+void brr_jbuf_end_object(brr_jbuf_t *b);
 /* The text written so far, NUL-terminated (never NULL). */
 const char *brr_jbuf_cstr(brr_jbuf_t *b);
 

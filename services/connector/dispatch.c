@@ -1016,27 +1016,22 @@ static void record_queue(plan_t *pl)
                               "org", j->org->code, NULL);
             }
         }
-        brr_jbuf_puts(b, nrows++ ? ",{\"id\":" : "{\"id\":");
-        brr_jbuf_int(b, j->id);
-        brr_jbuf_puts(b, ",\"org\":");
-        brr_jbuf_str(b, j->org->code);
-        brr_jbuf_puts(b, ",\"state\":\"");
-        brr_jbuf_puts(b, state);
-        brr_jbuf_puts(b, "\",\"status\":");
-        brr_jbuf_int(b, j->status);
-        brr_jbuf_puts(b, ",\"latency_us\":");
-        brr_jbuf_int(b, (int64_t)j->latency_us);
-        brr_jbuf_puts(b, ",\"next_ms\":");
-        brr_jbuf_int(b, next);
-        brr_jbuf_puts(b, ",\"at_ms\":");
-        brr_jbuf_int(b, j->done_ms);
-        brr_jbuf_puts(b, ",\"first_ms\":");
-        brr_jbuf_int(b, j->first_ms);
-        brr_jbuf_puts(b, ",\"error\":");
-        brr_jbuf_str(b, j->error);
-        brr_jbuf_puts(b, j->outcome == CONN_GONE ? ",\"gone\":true}"
-                                                 : ",\"gone\":false}");
+        nrows++;
+        brr_jbuf_putc(b, '{');
+        brr_jbuf_member_int(b, "id", j->id);
+        brr_jbuf_member_str(b, "org", j->org->code);
+        brr_jbuf_member_str(b, "state", state);
+        brr_jbuf_member_int(b, "status", j->status);
+        brr_jbuf_member_int(b, "latency_us", (int64_t)j->latency_us);
+        brr_jbuf_member_int(b, "next_ms", next);
+        brr_jbuf_member_int(b, "at_ms", j->done_ms);
+        brr_jbuf_member_int(b, "first_ms", j->first_ms);
+        brr_jbuf_member_str(b, "error", j->error);
+        brr_jbuf_key(b, "gone");
+        brr_jbuf_puts(b, j->outcome == CONN_GONE ? "true" : "false");
+        brr_jbuf_end_object(b);
     }
+    brr_jbuf_unput(b, ',');
     brr_jbuf_putc(b, ']');
     health = health_rows(list);
     hdoc = json_dumps(health, JSON_COMPACT);

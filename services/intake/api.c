@@ -539,22 +539,6 @@ static char *accepted_response(const pending_t *p)
     "uuid, citizen_ref uuid, channel text, kind text, body jsonb, "            \
     "personal_enc text, personal_key_id text)"
 
-/* "name": as the start of a member. */
-static void put_key(brr_jbuf_t *b, const char *name)
-{
-    brr_jbuf_putc(b, '"');
-    brr_jbuf_puts(b, name);
-    brr_jbuf_puts(b, "\":");
-}
-
-/* "name":"value", */
-static void put_str(brr_jbuf_t *b, const char *name, const char *value)
-{
-    put_key(b, name);
-    brr_jbuf_str(b, value);
-    brr_jbuf_putc(b, ',');
-}
-
 /* Opens row i of a document: "[" or "," then {"i":n, */
 static void open_row(brr_jbuf_t *b, size_t i)
 {
@@ -618,11 +602,11 @@ static int add_accepted(committer_t *c, pending_t *p, int64_t now_ms)
 
     brr_jbuf_putc(b, b->len == 0 ? '[' : ',');
     brr_jbuf_putc(b, '{');
-    put_str(b, "application_id", p->app_id);
-    put_str(b, "citizen_ref", p->citizen_ref);
-    put_str(b, "channel", p->channel);
-    put_str(b, "kind", p->app.maatwerk ? "maatwerk" : "standard");
-    put_key(b, "body");
+    brr_jbuf_member_str(b, "application_id", p->app_id);
+    brr_jbuf_member_str(b, "citizen_ref", p->citizen_ref);
+    brr_jbuf_member_str(b, "channel", p->channel);
+    brr_jbuf_member_str(b, "kind", p->app.maatwerk ? "maatwerk" : "standard");
+    brr_jbuf_key(b, "body");
     intake_app_public_write(&p->app, b);
     /* Contact details and refund account: sealed with the application id
      * as context, never in the body, the event or a log line. */
@@ -643,7 +627,7 @@ static int add_accepted(committer_t *c, pending_t *p, int64_t now_ms)
         brr_jbuf_puts(b, ",\"personal_enc\":\"");
         brr_jbuf_hex(b, enc, n + INTAKE_SEAL_OVERHEAD);
         brr_jbuf_puts(b, "\",");
-        put_str(b, "personal_key_id", api.conf.keys.current.id);
+        brr_jbuf_member_str(b, "personal_key_id", api.conf.keys.current.id);
         close_row(b);
         free(enc);
     } else {
@@ -679,18 +663,18 @@ static int flush_batch(committer_t *c)
         brr_uuid_v4(&u);
         brr_uuid_format(&u, ref);
         open_row(keys, i);
-        put_str(keys, "channel", p->channel);
-        put_str(keys, "key", p->key);
-        put_str(keys, "hash", p->hash);
-        put_str(keys, "app_id", p->app_id);
-        put_str(keys, "citizen_ref", ref);
-        put_key(keys, "pseudonym");
+        brr_jbuf_member_str(keys, "channel", p->channel);
+        brr_jbuf_member_str(keys, "key", p->key);
+        brr_jbuf_member_str(keys, "hash", p->hash);
+        brr_jbuf_member_str(keys, "app_id", p->app_id);
+        brr_jbuf_member_str(keys, "citizen_ref", ref);
+        brr_jbuf_key(keys, "pseudonym");
         brr_jbuf_putc(keys, '"');
         brr_jbuf_hex(keys, p->pseudonym, sizeof(p->pseudonym));
         brr_jbuf_puts(keys, "\",\"bsn_enc\":\"");
         brr_jbuf_hex(keys, enc, sizeof(enc));
         brr_jbuf_puts(keys, "\",");
-        put_str(keys, "bsn_key_id", api.conf.keys.current.id);
+        brr_jbuf_member_str(keys, "bsn_key_id", api.conf.keys.current.id);
         close_row(keys);
     }
     if ((rc = brr_pg_ensure(c->pg)) != 0)
@@ -707,8 +691,8 @@ static int flush_batch(committer_t *c)
             continue;
         if (!p->won) {
             open_row(keys, i);
-            put_str(keys, "channel", p->channel);
-            put_str(keys, "key", p->key);
+            brr_jbuf_member_str(keys, "channel", p->channel);
+            brr_jbuf_member_str(keys, "key", p->key);
             close_row(keys);
             held++;
             continue;

@@ -569,62 +569,33 @@ json_t *intake_app_personal_json(const intake_app_t *app)
     return o;
 }
 
-/* "name": as the start of a member. */
-static void put_key(brr_jbuf_t *b, const char *name)
-{
-    brr_jbuf_putc(b, '"');
-    brr_jbuf_puts(b, name);
-    brr_jbuf_puts(b, "\":");
-}
-
-/* One member and its ',': "name":"s", and "name":v, (the object's last ','
- * is replaced by its '}' in end_object). */
-static void put_str(brr_jbuf_t *b, const char *name, const char *s)
-{
-    put_key(b, name);
-    brr_jbuf_str(b, s);
-    brr_jbuf_putc(b, ',');
-}
-
-static void put_int(brr_jbuf_t *b, const char *name, int64_t v)
-{
-    put_key(b, name);
-    brr_jbuf_int(b, v);
-    brr_jbuf_putc(b, ',');
-}
-
-static void end_object(brr_jbuf_t *b)
-{
-    brr_jbuf_unput(b, ',');
-    brr_jbuf_puts(b, "},");
-}
-
 void intake_app_public_write(const intake_app_t *app, brr_jbuf_t *b)
 {
     brr_jbuf_putc(b, '{');
-    put_str(b, "kind", app->maatwerk ? "maatwerk" : "standard");
-    put_key(b, "claims");
+    brr_jbuf_member_str(b, "kind", app->maatwerk ? "maatwerk" : "standard");
+    brr_jbuf_key(b, "claims");
     brr_jbuf_putc(b, '[');
     for (size_t i = 0; i < app->nclaims; i++) {
         const intake_claim_t *c = &app->claims[i];
         brr_jbuf_putc(b, '{');
-        put_str(b, "organisation", c->organisation);
-        put_str(b, "reference", c->reference);
-        put_int(b, "open_cents", c->open_cents);
-        put_key(b, "under_objection");
+        brr_jbuf_member_str(b, "organisation", c->organisation);
+        brr_jbuf_member_str(b, "reference", c->reference);
+        brr_jbuf_member_int(b, "open_cents", c->open_cents);
+        brr_jbuf_key(b, "under_objection");
         brr_jbuf_puts(b, c->under_objection ? "true," : "false,");
         if (c->due_date[0])
-            put_str(b, "due_date", c->due_date);
-        end_object(b);
+            brr_jbuf_member_str(b, "due_date", c->due_date);
+        brr_jbuf_end_object(b);
     }
     brr_jbuf_unput(b, ',');
     brr_jbuf_puts(b, "],");
-    put_int(b, "requested_instalment_cents", app->requested_instalment_cents);
-    put_int(b, "due_day", app->due_day);
-    put_str(b, "reference_date", app->reference_date);
+    brr_jbuf_member_int(b, "requested_instalment_cents",
+                        app->requested_instalment_cents);
+    brr_jbuf_member_int(b, "due_day", app->due_day);
+    brr_jbuf_member_str(b, "reference_date", app->reference_date);
     if (app->maatwerk)
-        put_str(b, "household", app->household);
-    end_object(b);
+        brr_jbuf_member_str(b, "household", app->household);
+    brr_jbuf_end_object(b);
     brr_jbuf_unput(b, ',');
 }
 
@@ -634,26 +605,27 @@ int intake_app_personal_write(const intake_app_t *app, brr_jbuf_t *b)
     size_t start = b->len;
     brr_jbuf_putc(b, '{');
     if (pd->email[0])
-        put_str(b, "email", pd->email);
+        brr_jbuf_member_str(b, "email", pd->email);
     if (pd->phone[0])
-        put_str(b, "phone", pd->phone);
+        brr_jbuf_member_str(b, "phone", pd->phone);
     if (pd->has_address) {
-        put_key(b, "address");
+        brr_jbuf_key(b, "address");
         brr_jbuf_putc(b, '{');
-        put_str(b, "street", pd->street);
-        put_int(b, "house_number", pd->house_number);
-        put_str(b, "postcode", pd->postcode);
-        put_str(b, "city", pd->city);
+        brr_jbuf_member_str(b, "street", pd->street);
+        brr_jbuf_member_int(b, "house_number", pd->house_number);
+        brr_jbuf_member_str(b, "postcode", pd->postcode);
+        brr_jbuf_member_str(b, "city", pd->city);
         if (pd->house_number_addition[0])
-            put_str(b, "house_number_addition", pd->house_number_addition);
-        end_object(b);
+            brr_jbuf_member_str(b, "house_number_addition",
+                                pd->house_number_addition);
+        brr_jbuf_end_object(b);
     }
     if (pd->iban[0]) {
-        put_key(b, "refund_account");
+        brr_jbuf_key(b, "refund_account");
         brr_jbuf_putc(b, '{');
-        put_str(b, "iban", pd->iban);
-        put_str(b, "account_holder", pd->account_holder);
-        end_object(b);
+        brr_jbuf_member_str(b, "iban", pd->iban);
+        brr_jbuf_member_str(b, "account_holder", pd->account_holder);
+        brr_jbuf_end_object(b);
     }
     if (b->len == start + 1) {
         /* nothing personal: leave no trace in the buffer */
@@ -661,7 +633,7 @@ int intake_app_personal_write(const intake_app_t *app, brr_jbuf_t *b)
         b->p[start] = '\0';
         return 0;
     }
-    end_object(b);
+    brr_jbuf_end_object(b);
     brr_jbuf_unput(b, ',');
     return 1;
 }

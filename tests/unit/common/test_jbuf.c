@@ -171,6 +171,29 @@ static void test_jbuf_grows_and_reset_keeps_the_memory(void **state)
     brr_jbuf_free(&b);
 }
 
+static void test_jbuf_members_and_objects(void **state)
+{
+    brr_jbuf_t b;
+    (void)state;
+    brr_jbuf_init(&b);
+    brr_jbuf_putc(&b, '[');
+    for (int i = 0; i < 2; i++) {
+        brr_jbuf_putc(&b, '{');
+        brr_jbuf_member_int(&b, "n", i - 1);
+        brr_jbuf_member_str(&b, "s", i ? "a\"b" : NULL);
+        brr_jbuf_key(&b, "o");
+        brr_jbuf_putc(&b, '{');
+        brr_jbuf_end_object(&b); /* empty: nothing to drop */
+        brr_jbuf_end_object(&b);
+    }
+    brr_jbuf_unput(&b, ',');
+    brr_jbuf_putc(&b, ']');
+    assert_string_equal(brr_jbuf_cstr(&b),
+                        "[{\"n\":-1,\"s\":null,\"o\":{}},"
+                        "{\"n\":0,\"s\":\"a\\\"b\",\"o\":{}}]");
+    brr_jbuf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -181,6 +204,7 @@ int main(void)
         cmocka_unit_test(test_jbuf_integers_at_the_limits),
         cmocka_unit_test(test_jbuf_hex_extend_and_unput),
         cmocka_unit_test(test_jbuf_grows_and_reset_keeps_the_memory),
+        cmocka_unit_test(test_jbuf_members_and_objects),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
