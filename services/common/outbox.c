@@ -217,7 +217,7 @@ struct brr_relay {
     size_t n, waiting;
     int failures;
     uint64_t last_purge_ms;
-    unsigned long long published;
+    unsigned long long published, batches;
     int kicked;
     /* the round trip under way on the loop (brr_pg_busy(pg)) */
     brr_pg_pipe_t *pp;
@@ -336,6 +336,7 @@ static void relay_marked(void *arg, const PGresult *res)
     brr_relay_t *rl = arg;
     (void)res;
     rl->published += rl->marking;
+    rl->batches += rl->marking > 0;
     rl->n = 0;
     rl->state = RELAY_IDLE;
 }
@@ -590,6 +591,11 @@ int brr_relay_ready(const brr_relay_t *rl)
 unsigned long long brr_relay_published(const brr_relay_t *rl)
 {
     return rl->published;
+}
+
+unsigned long long brr_relay_batches(const brr_relay_t *rl)
+{
+    return rl->batches;
 }
 
 static void relay_free_cb(uv_handle_t *h)

@@ -72,6 +72,9 @@ int brr_relay_ready(const brr_relay_t *rl);
 /* Rows published since start. */
 unsigned long long brr_relay_published(const brr_relay_t *rl);
 
+/* Batches published since start (each one a produce request per broker). */
+unsigned long long brr_relay_batches(const brr_relay_t *rl);
+
 /* Waits up to timeout_ms for in-flight rows, then stops and frees. */
 void brr_relay_stop(brr_relay_t *rl, int timeout_ms);
 

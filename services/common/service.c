@@ -98,11 +98,16 @@ static void collect(void *arg)
                                             "service", s, NULL),
                         (double)st.retries);
     }
-    if (svc->relay != NULL)
+    if (svc->relay != NULL) {
         brr_counter_set(brr_metrics_counter("brr_outbox_published_total",
                                             "outbox rows published", "service",
                                             s, NULL),
                         (double)brr_relay_published(svc->relay));
+        brr_counter_set(brr_metrics_counter("brr_outbox_batches_total",
+                                            "outbox batches published",
+                                            "service", s, NULL),
+                        (double)brr_relay_batches(svc->relay));
+    }
     if (svc->kc != NULL)
         brr_gauge_set(brr_metrics_gauge("brr_partitions_assigned",
                                         "partitions assigned to this "
