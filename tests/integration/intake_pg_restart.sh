@@ -22,13 +22,16 @@ trap 'rm -rf "${tmp}"' EXIT
 # worker W: per_worker applications, each retried with its key until it
 # gets a final answer; every answer is logged as "ref status app_id".
 worker() {
-    local w=$1 i ref out st tries
+    local w=$1 i ref body out st tries
     for i in $(seq 1 "${per_worker}"); do
         ref=${run}-${w}-${i}
+        # the same body on every retry, as a client retries: a request
+        # whose answer was lost may have committed, and the same key with
+        # another body (a new BSN) is rightly refused with 422
+        body="{\"bsn\":\"$(new_bsn)\",\"kind\":\"standard\",\"consent\":true,\"claims\":[{\"organisation\":\"CJIB\",\"reference\":\"${ref}\",\"open_cents\":9900}]}"
         for tries in $(seq 1 60); do
             out=$(api channel-CJIB POST /v1/applications --max-time 10 \
-                -H "Idempotency-Key: ${ref}" \
-                -d "{\"bsn\":\"$(new_bsn)\",\"kind\":\"standard\",\"consent\":true,\"claims\":[{\"organisation\":\"CJIB\",\"reference\":\"${ref}\",\"open_cents\":9900}]}")
+                -H "Idempotency-Key: ${ref}" -d "${body}")
             st=$(status_of "$out")
             echo "${ref} ${st} $(body_of "$out" | jq -r '.application_id // "-"' 2>/dev/null || echo -)" >>"${tmp}/answers.${w}"
             [[ ${st} == 202 || ${st} == 4* ]] && break
