@@ -229,6 +229,12 @@ void brr_jbuf_member_int(brr_jbuf_t *b, const char *name, int64_t v)
     brr_jbuf_putc(b, ',');
 }
 
+void brr_jbuf_member_bool(brr_jbuf_t *b, const char *name, int v)
+{
+    brr_jbuf_key(b, name);
+    brr_jbuf_puts(b, v ? "true," : "false,");
+}
+
 void brr_jbuf_end_object(brr_jbuf_t *b)
 {
     brr_jbuf_unput(b, ',');

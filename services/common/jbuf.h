@@ -62,6 +62,7 @@ void brr_jbuf_unput(brr_jbuf_t *b, char c);
 void brr_jbuf_key(brr_jbuf_t *b, const char *name);
 void brr_jbuf_member_str(brr_jbuf_t *b, const char *name, const char *s);
 void brr_jbuf_member_int(brr_jbuf_t *b, const char *name, int64_t v);
+void brr_jbuf_member_bool(brr_jbuf_t *b, const char *name, int v);
 void brr_jbuf_end_object(brr_jbuf_t *b);
 /* The text written so far, NUL-terminated (never NULL). */
 const char *brr_jbuf_cstr(brr_jbuf_t *b);

@@ -1027,8 +1027,7 @@ static void record_queue(plan_t *pl)
         brr_jbuf_member_int(b, "at_ms", j->done_ms);
         brr_jbuf_member_int(b, "first_ms", j->first_ms);
         brr_jbuf_member_str(b, "error", j->error);
-        brr_jbuf_key(b, "gone");
-        brr_jbuf_puts(b, j->outcome == CONN_GONE ? "true" : "false");
+        brr_jbuf_member_bool(b, "gone", j->outcome == CONN_GONE);
         brr_jbuf_end_object(b);
     }
     brr_jbuf_unput(b, ',');

@@ -581,8 +581,7 @@ void intake_app_public_write(const intake_app_t *app, brr_jbuf_t *b)
         brr_jbuf_member_str(b, "organisation", c->organisation);
         brr_jbuf_member_str(b, "reference", c->reference);
         brr_jbuf_member_int(b, "open_cents", c->open_cents);
-        brr_jbuf_key(b, "under_objection");
-        brr_jbuf_puts(b, c->under_objection ? "true," : "false,");
+        brr_jbuf_member_bool(b, "under_objection", c->under_objection);
         if (c->due_date[0])
             brr_jbuf_member_str(b, "due_date", c->due_date);
         brr_jbuf_end_object(b);

@@ -21,7 +21,6 @@
 #include "err.h"
 #include "log.h"
 #include "orgsim.h"
-#include "pg.h"
 
 typedef struct pending {
     struct pending *next;

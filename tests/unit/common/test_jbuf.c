@@ -181,6 +181,7 @@ static void test_jbuf_members_and_objects(void **state)
         brr_jbuf_putc(&b, '{');
         brr_jbuf_member_int(&b, "n", i - 1);
         brr_jbuf_member_str(&b, "s", i ? "a\"b" : NULL);
+        brr_jbuf_member_bool(&b, "b", i);
         brr_jbuf_key(&b, "o");
         brr_jbuf_putc(&b, '{');
         brr_jbuf_end_object(&b); /* empty: nothing to drop */
@@ -189,8 +190,8 @@ static void test_jbuf_members_and_objects(void **state)
     brr_jbuf_unput(&b, ',');
     brr_jbuf_putc(&b, ']');
     assert_string_equal(brr_jbuf_cstr(&b),
-                        "[{\"n\":-1,\"s\":null,\"o\":{}},"
-                        "{\"n\":0,\"s\":\"a\\\"b\",\"o\":{}}]");
+                        "[{\"n\":-1,\"s\":null,\"b\":false,\"o\":{}},"
+                        "{\"n\":0,\"s\":\"a\\\"b\",\"b\":true,\"o\":{}}]");
     brr_jbuf_free(&b);
 }
 
